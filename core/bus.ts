@@ -1,0 +1,61 @@
+/**
+ * The MessageBus port: the only way data moves between stages. Adapters (kafkajs today,
+ * node-rdkafka later) sit beside it; a composition root picks one from config.
+ */
+export interface OutgoingMessage {
+  key: string | null;
+  value: Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface IncomingMessage {
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  offset: string;
+  /** Broker timestamp, ms since epoch. */
+  timestamp: number;
+}
+
+export interface IncomingBatch {
+  topic: string;
+  partition: number;
+  messages: IncomingMessage[];
+}
+
+export interface BusProducer {
+  /** Sends all messages (acks=all); resolves once the broker has them. */
+  send(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  topics: string[];
+  fromBeginning?: boolean;
+}
+
+/**
+ * Called once per fetched batch. When it resolves, the batch's offsets are committed;
+ * when it throws, nothing is committed and the batch is delivered again.
+ */
+export type BatchHandler = (batch: IncomingBatch, heartbeat: () => Promise<void>) => Promise<void>;
+
+export interface BusConsumer {
+  start(handler: BatchHandler): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+}
+
+export interface MessageBus {
+  producer(): Promise<BusProducer>;
+  consumer(options: ConsumerOptions): Promise<BusConsumer>;
+  ensureTopics(topics: TopicSpec[]): Promise<void>;
+  deleteTopics(topics: string[]): Promise<void>;
+  /** Sum over partitions of the committed offset lag of `groupId` on `topic`. */
+  consumerLag(groupId: string, topic: string): Promise<number>;
+}

@@ -1,0 +1,66 @@
+import { SampleError } from './codec.ts';
+import type { HostSample, Sample, VmSample } from './types.ts';
+
+export interface ValidationLimits {
+  /** Samples further than this in the future (ms) are rejected: a clock is wrong. */
+  maxFutureMs: number;
+  /** Samples older than this (ms) are rejected: QuestDB would file them far back in history. */
+  maxAgeMs: number;
+  /** Allowed overshoot of used over capacity (counters are sampled, not exact). */
+  capacitySlack: number;
+}
+
+export const DEFAULT_LIMITS: ValidationLimits = Object.freeze({
+  maxFutureMs: 5 * 60_000,
+  maxAgeMs: 400 * 24 * 3_600_000,
+  capacitySlack: 1.05,
+});
+
+function fail(field: string, why: string): never {
+  throw new SampleError('SAMPLE_INVALID_FIELD', `${field} ${why}`, field);
+}
+
+function finiteNonNegative(field: string, v: number): void {
+  if (!Number.isFinite(v)) fail(field, `must be a finite number, got ${v}`);
+  if (v < 0) fail(field, `must be >= 0, got ${v}`);
+}
+
+function identifier(field: string, v: string): void {
+  if (v.length === 0 || v.length > 128) fail(field, 'must be 1-128 characters');
+  if (/[\u0000-\u001f,\\"]/.test(v)) fail(field, 'must not contain control characters, commas, quotes or backslashes');
+}
+
+function percent(field: string, v: number): void {
+  finiteNonNegative(field, v);
+  if (v > 100) fail(field, `must be <= 100, got ${v}`);
+}
+
+function common(s: HostSample | VmSample, now: number, limits: ValidationLimits, capacity: number, capacityField: string): void {
+  if (!Number.isSafeInteger(s.ts) || s.ts <= 0) fail('ts', `must be a positive ms timestamp, got ${s.ts}`);
+  if (s.ts > now + limits.maxFutureMs) fail('ts', `is ${Math.round((s.ts - now) / 1000)} s in the future`);
+  if (s.ts < now - limits.maxAgeMs) fail('ts', `is older than ${Math.round(limits.maxAgeMs / 86_400_000)} days`);
+  identifier('hostId', s.hostId);
+  finiteNonNegative(capacityField, capacity);
+  if (capacity === 0) fail(capacityField, 'must be > 0');
+  finiteNonNegative('cpuUsedCores', s.cpuUsedCores);
+  if (s.cpuUsedCores > capacity * limits.capacitySlack) fail('cpuUsedCores', `(${s.cpuUsedCores}) exceeds ${capacityField} (${capacity})`);
+  finiteNonNegative('memTotalBytes', s.memTotalBytes);
+  if (s.memTotalBytes === 0) fail('memTotalBytes', 'must be > 0');
+  finiteNonNegative('memUsedBytes', s.memUsedBytes);
+  if (s.memUsedBytes > s.memTotalBytes * limits.capacitySlack) fail('memUsedBytes', `(${s.memUsedBytes}) exceeds memTotalBytes (${s.memTotalBytes})`);
+  for (const f of ['diskReadBps', 'diskWriteBps', 'netRxBps', 'netTxBps'] as const) finiteNonNegative(f, s[f]);
+}
+
+/** Checks a decoded sample's values; throws SampleError naming the first bad field. */
+export function validateSample(sample: Sample, now: number = Date.now(), limits: ValidationLimits = DEFAULT_LIMITS): void {
+  if (sample.kind === 'host') {
+    const s = sample.sample;
+    common(s, now, limits, s.cpuCapacityCores, 'cpuCapacityCores');
+    percent('cpuStealPct', s.cpuStealPct);
+  } else {
+    const s = sample.sample;
+    common(s, now, limits, s.vcpus, 'vcpus');
+    identifier('vmId', s.vmId);
+    percent('vcpuDelayPct', s.vcpuDelayPct);
+  }
+}

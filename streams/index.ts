@@ -1,0 +1,1 @@
+export { SAMPLE_TABLES, sampleTableDdl, ensureSampleTables } from './tables.ts';

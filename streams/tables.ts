@@ -1,0 +1,33 @@
+import { questdbTable, type Config, type QuestDbClient } from '../core/index.ts';
+
+/** Column layout of the raw sample tables; models and scheduler read these names. */
+export const SAMPLE_TABLES = {
+  host: 'host_samples',
+  vm: 'vm_samples',
+} as const;
+
+/**
+ * WAL tables with DEDUP UPSERT KEYS: a re-delivered sample (same series, same ts) replaces
+ * the stored row instead of adding one, which makes at-least-once delivery exact.
+ */
+export function sampleTableDdl(config: Config): string[] {
+  const host = questdbTable(config, SAMPLE_TABLES.host);
+  const vm = questdbTable(config, SAMPLE_TABLES.vm);
+  return [
+    `CREATE TABLE IF NOT EXISTS ${host} (
+      ts TIMESTAMP, host_id SYMBOL CAPACITY 4096,
+      cpu_used_cores DOUBLE, cpu_capacity_cores DOUBLE, mem_used_bytes LONG, mem_total_bytes LONG,
+      disk_read_bps DOUBLE, disk_write_bps DOUBLE, net_rx_bps DOUBLE, net_tx_bps DOUBLE, cpu_steal_pct DOUBLE
+    ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, host_id)`,
+    `CREATE TABLE IF NOT EXISTS ${vm} (
+      ts TIMESTAMP, host_id SYMBOL CAPACITY 4096, vm_id SYMBOL CAPACITY 131072,
+      cpu_used_cores DOUBLE, vcpus DOUBLE, mem_used_bytes LONG, mem_total_bytes LONG,
+      disk_read_bps DOUBLE, disk_write_bps DOUBLE, net_rx_bps DOUBLE, net_tx_bps DOUBLE, vcpu_delay_pct DOUBLE
+    ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, vm_id)`,
+  ];
+}
+
+/** Creates the sample tables if missing (idempotent). */
+export async function ensureSampleTables(config: Config, questdb: QuestDbClient): Promise<void> {
+  for (const ddl of sampleTableDdl(config)) await questdb.query(ddl);
+}
