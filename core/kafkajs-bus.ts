@@ -56,7 +56,7 @@ class KafkaJsConsumer implements BusConsumer {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         await handler(
           {
@@ -73,6 +73,8 @@ class KafkaJsConsumer implements BusConsumer {
           heartbeat,
         );
         // Commit only after the handler stored the batch: at-least-once, made exact by idempotent sinks.
+        // resolveOffset moves the fetch position; without it kafkajs fetches the same batch again.
+        resolveOffset(batch.lastOffset());
         const next = (BigInt(batch.lastOffset()) + 1n).toString();
         await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
       },
@@ -94,7 +96,7 @@ export class KafkaJsBus implements MessageBus {
       clientId,
       logLevel: logLevel.INFO,
       logCreator: kafkaLogCreator(log),
-      retry: { retries: 8, initialRetryTime: 200 },
+      retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 3000 },
     });
   }
 

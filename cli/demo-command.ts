@@ -1,0 +1,1 @@
+export async function demoCommand(..._a: unknown[]): Promise<number> { return 0; }

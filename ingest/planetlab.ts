@@ -1,0 +1,75 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { NovaError } from '../core/index.ts';
+import type { VmSample } from '../schemas/index.ts';
+import { GIB, hostSamplesFor, type FleetSource, type FleetTick, type SimHost, type SimVm } from './fleet.ts';
+
+const MIB = 1024 ** 2;
+/** CloudSim's PlanetLab VM types (1 core each): memory by contiguous quarter of the file list. */
+const VM_MEM_BY_QUARTER = [870 * MIB, 1740 * MIB, 1740 * MIB, 613 * MIB];
+const STEP_MS = 300_000;
+
+export interface PlanetLabOptions {
+  /** A day folder, e.g. ../shared/data/traces/planetlab/20110303 (one file per VM, 288 integer % values). */
+  dayDir: string;
+  /** Replay only the first N VMs (in file-name order); all when omitted. */
+  maxVms?: number;
+  /** VMs per simulated host (hosts have 8 cores, 32 GiB). */
+  vmsPerHost: number;
+}
+
+/** Reads one trace file: one integer CPU % per line. */
+export function readPlanetLabFile(path: string): number[] {
+  const values = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '').map(Number);
+  const bad = values.findIndex((v) => !Number.isFinite(v) || v < 0 || v > 100);
+  if (bad >= 0) throw new NovaError('INGEST_TRACE_INVALID', `${path} line ${bad + 1}: expected a CPU % between 0 and 100`);
+  return values;
+}
+
+/**
+ * Replays a PlanetLab day (CloudSim's workload): each file is one 1-vCPU VM whose CPU use is
+ * value/100 cores per 5-minute step. Files are taken in sorted name order so a replay is the
+ * same on every file system (CloudSim uses the directory listing order, which is not).
+ */
+export class PlanetLabReplay implements FleetSource {
+  readonly hosts: SimHost[];
+  readonly vms: SimVm[];
+  readonly stepMs = STEP_MS;
+  readonly steps: number;
+  private readonly series: number[][];
+
+  constructor(opts: PlanetLabOptions) {
+    let files: string[];
+    try {
+      files = readdirSync(opts.dayDir).filter((f) => statSync(join(opts.dayDir, f)).isFile() && !f.endsWith('.md')).sort();
+    } catch (cause) {
+      throw new NovaError('INGEST_TRACE_MISSING', `cannot read the PlanetLab day folder ${opts.dayDir}; set NOVACRON_DATA or pass --trace-dir (see docs/data.md)`, { cause });
+    }
+    if (opts.maxVms !== undefined) files = files.slice(0, opts.maxVms);
+    if (files.length === 0) throw new NovaError('INGEST_TRACE_MISSING', `no trace files in ${opts.dayDir}`);
+    this.series = files.map((f) => readPlanetLabFile(join(opts.dayDir, f)));
+    this.steps = Math.min(...this.series.map((s) => s.length));
+    const hostCount = Math.ceil(files.length / opts.vmsPerHost);
+    this.hosts = Array.from({ length: hostCount }, (_, i) => ({ hostId: `pl-host-${String(i + 1).padStart(4, '0')}`, cpuCores: 8, memBytes: 32 * GIB }));
+    const quarter = Math.ceil(files.length / 4);
+    this.vms = files.map((f, i) => ({
+      vmId: f.replace(/[^A-Za-z0-9_.-]+/g, '_'),
+      hostId: this.hosts[i % hostCount]!.hostId,
+      vcpus: 1,
+      memBytes: VM_MEM_BY_QUARTER[Math.min(3, Math.floor(i / quarter))]!,
+    }));
+  }
+
+  tick(step: number, ts: number): FleetTick {
+    const k = Math.min(step, this.steps - 1);
+    const vms: VmSample[] = this.vms.map((vm, i) => {
+      const util = this.series[i]![k]! / 100;
+      return {
+        ts, hostId: vm.hostId, vmId: vm.vmId, cpuUsedCores: util, vcpus: vm.vcpus,
+        memUsedBytes: Math.round(vm.memBytes * 0.6), memTotalBytes: vm.memBytes,
+        diskReadBps: 0, diskWriteBps: 0, netRxBps: 0, netTxBps: 0, vcpuDelayPct: 0,
+      };
+    });
+    return { ts, vms, hosts: hostSamplesFor(this.hosts, vms, ts) };
+  }
+}
