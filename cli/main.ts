@@ -20,7 +20,9 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   const config = loadConfig();
-  const log = createLogger(`novacron-${command}`, config.logLevel);
+  // Interactive commands print their own progress; their logs (stderr) default to warnings only.
+  const level = process.env.NOVACRON_LOG_LEVEL ? config.logLevel : 'warn';
+  const log = createLogger(`novacron-${command}`, level);
   switch (command) {
     case 'stack':
       return stackCommand(rest[0], config, log);

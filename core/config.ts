@@ -35,7 +35,8 @@ const ConfigSchema = z.object({
   }),
   databaseUrl: z.string().url(),
   api: z.object({ host: z.string(), port }),
-  libvirtUri: z.string().min(1),
+  /** libvirt URI of each host, `{host}` replaced by the host id (e.g. qemu+ssh://{host}/system). */
+  libvirtUriTemplate: z.string().includes('{host}', { message: 'must contain {host}' }),
   java: z.object({ kafkaHome: z.string().optional(), questdbHome: z.string().optional() }),
 });
 
@@ -73,7 +74,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     databaseUrl: e.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/novacron',
     api: { host: e.NOVACRON_API_HOST ?? '127.0.0.1', port: e.NOVACRON_API_PORT ?? '8080' },
-    libvirtUri: e.LIBVIRT_URI ?? 'test:///default',
+    // Default: libvirt's test driver, one node file per simulated host (the demo writes them).
+    libvirtUriTemplate: e.LIBVIRT_URI_TEMPLATE ?? `test://${absolute(e.NOVACRON_HOME ?? '.novacron')}/libvirt/{host}.xml`,
     java: { kafkaHome: e.NOVACRON_KAFKA_JAVA_HOME, questdbHome: e.NOVACRON_QUESTDB_JAVA_HOME },
   };
   const parsed = ConfigSchema.safeParse(raw);

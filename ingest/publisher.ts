@@ -15,27 +15,37 @@ export interface PublishStats {
 export class SamplePublisher {
   private hostQueue: OutgoingMessage[] = [];
   private vmQueue: OutgoingMessage[] = [];
+  private queuedBytes = 0;
   readonly stats: PublishStats = { hostSamples: 0, vmSamples: 0, malformed: 0 };
 
+  /**
+   * @param maxRequestBytes bytes per send: one send's messages for one partition form one
+   *   record batch, and brokers refuse batches over message.max.bytes (1 MiB by default).
+   */
   constructor(
     private readonly producer: BusProducer,
     private readonly topics: Topics,
-    private readonly batchSize = 20_000,
+    private readonly maxRequestBytes = 768 * 1024,
     private readonly registry: SchemaRegistry = localRegistry,
   ) {}
 
   async addTick(tick: FleetTick): Promise<void> {
-    for (const h of tick.hosts) this.hostQueue.push({ key: h.hostId, value: encodeHostSample(h, this.registry) });
-    for (const v of tick.vms) this.vmQueue.push({ key: v.hostId, value: encodeVmSample(v, this.registry) });
+    for (const h of tick.hosts) await this.enqueue(this.hostQueue, { key: h.hostId, value: encodeHostSample(h, this.registry) });
+    for (const v of tick.vms) await this.enqueue(this.vmQueue, { key: v.hostId, value: encodeVmSample(v, this.registry) });
     this.stats.hostSamples += tick.hosts.length;
     this.stats.vmSamples += tick.vms.length;
-    if (this.hostQueue.length + this.vmQueue.length >= this.batchSize) await this.flush();
   }
 
   /** Queues a message that is not a valid sample (for DLQ demos and tests). */
   async addMalformed(key: string, value: Buffer): Promise<void> {
-    this.vmQueue.push({ key, value });
+    await this.enqueue(this.vmQueue, { key, value });
     this.stats.malformed += 1;
+  }
+
+  private async enqueue(queue: OutgoingMessage[], message: OutgoingMessage): Promise<void> {
+    queue.push(message);
+    this.queuedBytes += message.value.length + (message.key?.length ?? 0) + 16;
+    if (this.queuedBytes >= this.maxRequestBytes) await this.flush();
   }
 
   async flush(): Promise<void> {
@@ -43,6 +53,7 @@ export class SamplePublisher {
     const vm = this.vmQueue;
     this.hostQueue = [];
     this.vmQueue = [];
+    this.queuedBytes = 0;
     await Promise.all([this.producer.send(this.topics.hostSamples, host), this.producer.send(this.topics.vmSamples, vm)]);
   }
 }

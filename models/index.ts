@@ -1,1 +1,5 @@
 export * from './types.ts';
+export { quantile, ewma, alphaForHalfLife, inferStepMs, seasonalNaiveWindow, Z_95, type SeriesPoint, type EwmaState } from './baselines.ts';
+export { forecastVm, MIN_EWMA_POINTS, type VmUsagePoint, type VmMeta, type ForecastOptions } from './forecaster.ts';
+export { loadVmHistory, type VmHistory, type HistoryOptions } from './history.ts';
+export { forecastFleet, type FleetForecastOptions } from './forecast-fleet.ts';

@@ -1,0 +1,15 @@
+import type { OpenApiLike } from './server.ts';
+
+const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+/** A self-contained page listing the routes (no CDN: the machines this runs on may be offline). */
+export function docsPage(spec: OpenApiLike): string {
+  const rows = Object.entries(spec.paths)
+    .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escape(path)}</code></td><td>${escape(op.summary ?? '')}</td></tr>`))
+    .join('\n');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${escape(spec.info.title)}</title>
+<style>body{font-family:sans-serif;margin:2em}td{padding:4px 12px;border-bottom:1px solid #ddd}</style></head>
+<body><h1>${escape(spec.info.title)} ${escape(spec.info.version)}</h1>
+<p>Machine-readable spec: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3).</p>
+<table>${rows}</table></body></html>`;
+}

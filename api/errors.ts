@@ -1,0 +1,37 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { NovaError } from '../core/index.ts';
+
+/** Error body of every non-2xx answer: a stable code, what to do, and the field at fault. */
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  field?: string;
+  retriable: boolean;
+}
+
+function fieldOf(err: FastifyError): string | undefined {
+  const v = err.validation?.[0];
+  if (!v) return undefined;
+  const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
+  const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  return missing ?? (path || undefined);
+}
+
+/** Maps validation errors to 400 naming the field, our typed errors to their status, the rest to 500. */
+export function errorHandler(err: FastifyError | NovaError, request: FastifyRequest, reply: FastifyReply): void {
+  if ('validation' in err && err.validation) {
+    const field = fieldOf(err);
+    const where = err.validationContext ?? 'request';
+    const body: ApiErrorBody = { code: 'API_BAD_REQUEST', message: `${where}${field ? `.${field}` : ''} ${err.validation[0]?.message ?? 'is invalid'}`, field, retriable: false };
+    void reply.status(400).send(body);
+    return;
+  }
+  if (err instanceof NovaError) {
+    const status = err.code.endsWith('_NOT_FOUND') ? 404 : err.retriable ? 503 : 500;
+    void reply.status(status).send({ code: err.code, message: err.message, retriable: err.retriable } satisfies ApiErrorBody);
+    return;
+  }
+  const status = (err as FastifyError).statusCode ?? 500;
+  if (status >= 500) request.log.error({ err }, 'request failed');
+  void reply.status(status).send({ code: (err as FastifyError).code ?? 'API_INTERNAL', message: status >= 500 ? 'internal error; see the server log' : err.message, retriable: status >= 500 } satisfies ApiErrorBody);
+}

@@ -1,0 +1,2 @@
+export { buildApi, type ApiDeps } from './server.ts';
+export type { ApiErrorBody } from './errors.ts';

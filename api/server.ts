@@ -1,0 +1,105 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Logger } from '../core/index.ts';
+import { NovaError } from '../core/index.ts';
+import type { ActionPlan } from '../scheduler/index.ts';
+import { errorHandler } from './errors.ts';
+import { docsPage } from './docs-page.ts';
+
+/** What the routes read; the composition root wires these to PostgreSQL and the servers. */
+export interface ApiDeps {
+  latestPlan(): Promise<(ActionPlan & { id: number }) | null>;
+  listHosts(): Promise<object[]>;
+  dryRunsForPlan(planId: number): Promise<object[]>;
+  /** Each dependency's state: 'ok' or what is wrong with it. */
+  health(): Promise<Record<string, string>>;
+  logger: Logger;
+}
+
+const errorSchema = {
+  type: 'object',
+  properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' }, retriable: { type: 'boolean' } },
+  required: ['code', 'message', 'retriable'],
+} as const;
+
+const actionSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    kind: { type: 'string', enum: ['migrate', 'power-off'] },
+    vmId: { type: 'string' }, fromHost: { type: 'string' }, toHost: { type: 'string' }, hostId: { type: 'string' },
+    cpuCores: { type: 'number' }, memBytes: { type: 'number' }, reason: { type: 'string' },
+  },
+  required: ['kind', 'reason'],
+} as const;
+
+/** Builds the HTTP API (not listening yet): thin routes over the deps. */
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } } });
+  app.setErrorHandler(errorHandler);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'NovaCron API', version: '0.1.0', description: 'Fleet inventory, consolidation recommendations and health.' },
+    },
+  });
+
+  app.get('/healthz', {
+    schema: {
+      summary: 'Liveness and dependency health',
+      response: { 200: { type: 'object', additionalProperties: true }, 503: { type: 'object', additionalProperties: true } },
+    },
+  }, async (_req, reply) => {
+    const checks = await deps.health();
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', checks });
+  });
+
+  app.get('/v1/hosts', {
+    schema: {
+      summary: 'Hosts known from their latest samples, with their current VM count and predicted demand',
+      querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 }, offset: { type: 'integer', minimum: 0, default: 0 } } },
+      response: { 200: { type: 'object', properties: { hosts: { type: 'array', items: { type: 'object', additionalProperties: true } }, total: { type: 'integer' } } }, 400: errorSchema },
+    },
+  }, async (req) => {
+    const { limit, offset } = req.query as { limit: number; offset: number };
+    const all = await deps.listHosts();
+    return { hosts: all.slice(offset, offset + limit), total: all.length };
+  });
+
+  app.get('/v1/recommendations', {
+    schema: {
+      summary: 'The latest consolidation plan: migrations, hosts to power off, expected savings, and the dry-run check of each action',
+      querystring: { type: 'object', additionalProperties: false, properties: { include: { type: 'string', enum: ['actions', 'summary'], default: 'actions' } } },
+      response: {
+        200: {
+          type: 'object',
+          additionalProperties: true,
+          properties: {
+            id: { type: 'integer' }, createdAt: { type: 'string', format: 'date-time' },
+            hostsBefore: { type: 'integer' }, hostsAfter: { type: 'integer' }, hostsSaved: { type: 'integer' },
+            actions: { type: 'array', items: actionSchema },
+            dryRun: { type: 'array', items: { type: 'object', additionalProperties: true } },
+          },
+        },
+        400: errorSchema,
+        404: errorSchema,
+      },
+    },
+  }, async (req) => {
+    const plan = await deps.latestPlan();
+    if (!plan) throw new NovaError('PLAN_NOT_FOUND', 'no plan has been made yet; run the scheduler (e.g. ./novacron demo)');
+    const { include } = req.query as { include: 'actions' | 'summary' };
+    const base = { ...plan, createdAt: new Date(plan.createdAt).toISOString() };
+    if (include === 'summary') return { ...base, actions: [], dryRun: [] };
+    return { ...base, dryRun: await deps.dryRunsForPlan(plan.id) };
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html').send(docsPage(app.swagger() as OpenApiLike)));
+  return app;
+}
+
+export interface OpenApiLike {
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, { summary?: string }>>;
+}

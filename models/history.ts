@@ -1,0 +1,83 @@
+import { NovaError, questdbTable, type Config, type QuestDbClient } from '../core/index.ts';
+import type { VmMeta, VmUsagePoint } from './forecaster.ts';
+
+/** Usage series of one VM, oldest first, with the meta of its latest sample. */
+export interface VmHistory extends VmMeta {
+  points: VmUsagePoint[];
+}
+
+/** Options of loadVmHistory. */
+export interface HistoryOptions {
+  lookbackMinutes: number;
+  /** End of the window (ms, inclusive); now by default. */
+  until?: number;
+}
+
+interface VmSampleRow {
+  vm_id: string;
+  host_id: string | null;
+  ts_us: string;
+  cpu_used_cores: number | null;
+  vcpus: number | null;
+  mem_used_bytes: string | null;
+  mem_total_bytes: string | null;
+}
+
+/**
+ * Reads every VM's samples in (until − lookback, until] with one query and splits them per VM
+ * (sorted by vmId). VMs without a usable sample or without a known size are left out.
+ */
+export async function loadVmHistory(questdb: QuestDbClient, config: Config, opts: HistoryOptions): Promise<VmHistory[]> {
+  if (!(Number.isFinite(opts.lookbackMinutes) && opts.lookbackMinutes > 0)) {
+    throw new NovaError('MODELS_INVALID_ARGUMENT', `lookbackMinutes must be positive, got ${opts.lookbackMinutes}`);
+  }
+  const until = opts.until ?? Date.now();
+  const from = until - opts.lookbackMinutes * 60_000;
+  const table = questdbTable(config, 'vm_samples');
+  // Timestamps travel as epoch microseconds: a TIMESTAMP over PG wire is read back as local
+  // time by the pg driver, which would shift every sample by the process's UTC offset.
+  const rows = await questdb.query<VmSampleRow>(
+    `SELECT vm_id, host_id, cast(ts AS LONG) ts_us, cpu_used_cores, vcpus, mem_used_bytes, mem_total_bytes
+     FROM ${table}
+     WHERE ts > cast($1 AS TIMESTAMP) AND ts <= cast($2 AS TIMESTAMP)
+     ORDER BY vm_id, ts`,
+    [micros(from), micros(until)],
+  );
+
+  const byVm = new Map<string, { meta: Partial<VmMeta>; points: VmUsagePoint[]; lastTs: number }>();
+  for (const row of rows) {
+    const ts = Math.floor(Number(row.ts_us) / 1000);
+    let entry = byVm.get(row.vm_id);
+    if (!entry) {
+      entry = { meta: { vmId: row.vm_id }, points: [], lastTs: -Infinity };
+      byVm.set(row.vm_id, entry);
+    }
+    // Meta comes from the newest sample that carries it (rows may arrive out of order within a VM).
+    if (ts >= entry.lastTs) {
+      entry.lastTs = ts;
+      if (row.host_id !== null) entry.meta.hostId = row.host_id;
+      if (row.vcpus !== null) entry.meta.vcpus = row.vcpus;
+      if (row.mem_total_bytes !== null) entry.meta.memTotalBytes = Number(row.mem_total_bytes);
+    }
+    if (row.cpu_used_cores !== null && row.mem_used_bytes !== null) {
+      entry.points.push({ ts, cpuCores: row.cpu_used_cores, memBytes: Number(row.mem_used_bytes) });
+    }
+  }
+
+  const out: VmHistory[] = [];
+  for (const [vmId, { meta, points }] of byVm) {
+    if (points.length === 0 || meta.hostId === undefined || meta.vcpus === undefined || meta.memTotalBytes === undefined) continue;
+    points.sort((a, b) => a.ts - b.ts);
+    out.push({ vmId, hostId: meta.hostId, vcpus: meta.vcpus, memTotalBytes: meta.memTotalBytes, points });
+  }
+  return out.sort((a, b) => compareIds(a.vmId, b.vmId));
+}
+
+// Code-unit order, independent of locale, so every process sorts ids the same way.
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function micros(ms: number): string {
+  return (BigInt(Math.trunc(ms)) * 1000n).toString();
+}

@@ -1,0 +1,243 @@
+import { NovaError, type Migration, type PgPool } from '../core/index.ts';
+import type { ActionPlan, ConsolidationPolicy, FleetSnapshot, HostLoad, PlannedAction } from './types.ts';
+
+/** PostgreSQL schema of plans, their actions and the host inventory; apply with core's migrate(). */
+export const SCHEDULER_MIGRATIONS: readonly Migration[] = Object.freeze([
+  {
+    id: 'scheduler-001',
+    sql: `
+      create table plans (
+        id bigserial primary key,
+        created_at timestamptz not null,
+        policy jsonb not null,
+        hosts_before int not null,
+        hosts_after int not null,
+        hosts_saved int not null,
+        unplaced jsonb not null,
+        load_after jsonb not null
+      );
+      create table plan_actions (
+        plan_id bigint not null references plans on delete cascade,
+        seq int not null,
+        kind text not null check (kind in ('migrate', 'power-off')),
+        vm_id text,
+        from_host text,
+        to_host text,
+        host_id text,
+        cpu_cores double precision,
+        mem_bytes bigint,
+        reason text not null,
+        primary key (plan_id, seq)
+      );`,
+  },
+  {
+    id: 'scheduler-002',
+    sql: `
+      create table hosts (
+        host_id text primary key,
+        cpu_cores double precision not null,
+        mem_bytes bigint not null,
+        vm_count int not null,
+        cpu_p95_cores double precision not null,
+        mem_reserved_bytes bigint not null,
+        updated_at timestamptz not null
+      );`,
+  },
+]);
+
+/** One row of the host inventory: capacity and what its VMs are predicted to need. */
+export interface HostInventory {
+  hostId: string;
+  cpuCores: number;
+  memBytes: number;
+  vmCount: number;
+  cpuP95Cores: number;
+  memReservedBytes: number;
+  updatedAt: number;
+}
+
+/** Stores a plan and its actions in one transaction; returns the plan id. */
+export async function savePlan(pool: PgPool, plan: ActionPlan): Promise<number> {
+  const client = await connect(pool);
+  try {
+    await client.query('begin');
+    const inserted = await client.query<{ id: string }>(
+      `insert into plans (created_at, policy, hosts_before, hosts_after, hosts_saved, unplaced, load_after)
+       values ($1, $2, $3, $4, $5, $6, $7) returning id`,
+      [new Date(plan.createdAt), JSON.stringify(plan.policy), plan.hostsBefore, plan.hostsAfter, plan.hostsSaved, JSON.stringify(plan.unplaced), JSON.stringify(plan.loadAfter)],
+    );
+    const id = Number(inserted.rows[0]!.id);
+    if (plan.actions.length > 0) {
+      // One statement for all actions: a plan for a large fleet is thousands of rows.
+      const col = <T>(f: (a: PlannedAction) => T) => plan.actions.map(f);
+      await client.query(
+        `insert into plan_actions (plan_id, seq, kind, vm_id, from_host, to_host, host_id, cpu_cores, mem_bytes, reason)
+         select $1::bigint, * from unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::bigint[], $10::text[])`,
+        [
+          id,
+          plan.actions.map((_, i) => i),
+          col((a) => a.kind),
+          col((a) => (a.kind === 'migrate' ? a.vmId : null)),
+          col((a) => (a.kind === 'migrate' ? a.fromHost : null)),
+          col((a) => (a.kind === 'migrate' ? a.toHost : null)),
+          col((a) => (a.kind === 'power-off' ? a.hostId : null)),
+          col((a) => (a.kind === 'migrate' ? a.cpuCores : null)),
+          col((a) => (a.kind === 'migrate' ? a.memBytes : null)),
+          col((a) => a.reason),
+        ],
+      );
+    }
+    await client.query('commit');
+    return id;
+  } catch (cause) {
+    await client.query('rollback').catch(() => undefined);
+    throw storeError('save the plan', cause);
+  } finally {
+    client.release();
+  }
+}
+
+interface PlanRow {
+  id: string;
+  created_at: Date;
+  policy: ConsolidationPolicy;
+  hosts_before: number;
+  hosts_after: number;
+  hosts_saved: number;
+  unplaced: string[];
+  load_after: HostLoad[];
+}
+
+interface ActionRow {
+  kind: string;
+  vm_id: string | null;
+  from_host: string | null;
+  to_host: string | null;
+  host_id: string | null;
+  cpu_cores: number | null;
+  mem_bytes: string | null;
+  reason: string;
+}
+
+/** The most recently saved plan with its actions in order, or null when none was saved. */
+export async function latestPlan(pool: PgPool): Promise<(ActionPlan & { id: number }) | null> {
+  const client = await connect(pool);
+  try {
+    // One snapshot for both reads, so a concurrent save cannot pair a plan with foreign actions.
+    await client.query('begin isolation level repeatable read read only');
+    const plans = await client.query<PlanRow>('select * from plans order by id desc limit 1');
+    const row = plans.rows[0];
+    if (!row) {
+      await client.query('commit');
+      return null;
+    }
+    const actions = await client.query<ActionRow>('select * from plan_actions where plan_id = $1 order by seq', [row.id]);
+    await client.query('commit');
+    return {
+      id: Number(row.id),
+      createdAt: row.created_at.getTime(),
+      // jsonb reorders keys; rebuilding the objects keeps their shape identical to what was saved.
+      policy: { cpuTargetUtilization: row.policy.cpuTargetUtilization, memTargetUtilization: row.policy.memTargetUtilization },
+      actions: actions.rows.map(toAction),
+      hostsBefore: row.hosts_before,
+      hostsAfter: row.hosts_after,
+      hostsSaved: row.hosts_saved,
+      loadAfter: row.load_after.map((l) => ({ hostId: l.hostId, cpuCores: l.cpuCores, memBytes: l.memBytes, cpuCapacity: l.cpuCapacity, memCapacity: l.memCapacity, vmCount: l.vmCount })),
+      unplaced: row.unplaced,
+    };
+  } catch (cause) {
+    await client.query('rollback').catch(() => undefined);
+    throw storeError('read the latest plan', cause);
+  } finally {
+    client.release();
+  }
+}
+
+function toAction(r: ActionRow): PlannedAction {
+  if (r.kind === 'migrate') {
+    return { kind: 'migrate', vmId: r.vm_id!, fromHost: r.from_host!, toHost: r.to_host!, cpuCores: r.cpu_cores!, memBytes: Number(r.mem_bytes), reason: r.reason };
+  }
+  return { kind: 'power-off', hostId: r.host_id!, reason: r.reason };
+}
+
+/** Upserts every snapshot host with its VM count and summed demand (older snapshots never overwrite newer rows). */
+export async function saveInventory(pool: PgPool, snapshot: FleetSnapshot): Promise<void> {
+  if (snapshot.hosts.length === 0) return;
+  const demand = new Map(snapshot.hosts.map((h) => [h.hostId, { count: 0, cpu: 0, mem: 0 }]));
+  for (const v of snapshot.vms) {
+    const d = demand.get(v.hostId);
+    if (!d) continue; // planConsolidation rejects such a snapshot; the inventory only records known hosts
+    d.count += 1;
+    d.cpu += v.cpuCores;
+    d.mem += v.memBytes;
+  }
+  const hosts = snapshot.hosts;
+  try {
+    await pool.query(
+      `insert into hosts (host_id, cpu_cores, mem_bytes, vm_count, cpu_p95_cores, mem_reserved_bytes, updated_at)
+       select h, c, m, n, p, r, $7 from unnest($1::text[], $2::float8[], $3::bigint[], $4::int[], $5::float8[], $6::bigint[]) as t(h, c, m, n, p, r)
+       on conflict (host_id) do update set
+         cpu_cores = excluded.cpu_cores, mem_bytes = excluded.mem_bytes, vm_count = excluded.vm_count,
+         cpu_p95_cores = excluded.cpu_p95_cores, mem_reserved_bytes = excluded.mem_reserved_bytes, updated_at = excluded.updated_at
+       where hosts.updated_at <= excluded.updated_at`,
+      [
+        hosts.map((h) => h.hostId),
+        hosts.map((h) => h.cpuCores),
+        hosts.map((h) => Math.round(h.memBytes)),
+        hosts.map((h) => demand.get(h.hostId)!.count),
+        hosts.map((h) => demand.get(h.hostId)!.cpu),
+        hosts.map((h) => Math.round(demand.get(h.hostId)!.mem)),
+        new Date(snapshot.takenAt),
+      ],
+    );
+  } catch (cause) {
+    throw storeError('save the host inventory', cause);
+  }
+}
+
+interface HostRow {
+  host_id: string;
+  cpu_cores: number;
+  mem_bytes: string;
+  vm_count: number;
+  cpu_p95_cores: number;
+  mem_reserved_bytes: string;
+  updated_at: Date;
+}
+
+/** Every host in the inventory, sorted by host id. */
+export async function listHosts(pool: PgPool): Promise<HostInventory[]> {
+  let rows: HostRow[];
+  try {
+    rows = (await pool.query<HostRow>('select * from hosts order by host_id collate "C"')).rows;
+  } catch (cause) {
+    throw storeError('list hosts', cause);
+  }
+  return rows.map((r) => ({
+    hostId: r.host_id,
+    cpuCores: r.cpu_cores,
+    memBytes: Number(r.mem_bytes),
+    vmCount: r.vm_count,
+    cpuP95Cores: r.cpu_p95_cores,
+    memReservedBytes: Number(r.mem_reserved_bytes),
+    updatedAt: r.updated_at.getTime(),
+  }));
+}
+
+async function connect(pool: PgPool) {
+  try {
+    return await pool.connect();
+  } catch (cause) {
+    throw storeError('connect to PostgreSQL', cause);
+  }
+}
+
+function storeError(what: string, cause: unknown): NovaError {
+  if (cause instanceof NovaError) return cause;
+  const msg = (cause as Error).message;
+  const code = (cause as { code?: string }).code;
+  const unreachable = /ECONNREFUSED|ECONNRESET|timeout|terminat/i.test(msg) || code === '57P01';
+  // 42P01: a table is missing, i.e. SCHEDULER_MIGRATIONS were never applied to this database.
+  const hint = code === '42P01' ? '; apply SCHEDULER_MIGRATIONS with migrate() first' : unreachable ? '; check DATABASE_URL and that PostgreSQL is up' : '';
+  return new NovaError(unreachable ? 'SCHEDULER_STORE_UNREACHABLE' : 'SCHEDULER_STORE_FAILED', `could not ${what}: ${msg}${hint}`, { retriable: unreachable, cause });
+}

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { buildApi } from '../../api/index.ts';
+import { ACTUATOR_MIGRATIONS } from '../../actuators/index.ts';
+import { createIlpSender, createPgPool, ensureDatabase, maintenanceUrl, migrate, questdbTable, topicsFor, type PgPool } from '../../core/index.ts';
+import { runFleet, SamplePublisher, SyntheticFleet } from '../../ingest/index.ts';
+import { SCHEDULER_MIGRATIONS, type ActionPlan } from '../../scheduler/index.ts';
+import { ensureSampleTables, QuestDbSampleStore, SampleWorker } from '../../streams/index.ts';
+import { apiDeps } from '../../cli/api-deps.ts';
+import { runPlanningCycle } from '../../cli/planning-cycle.ts';
+import { busFor, eventually, isolatedConfig, questdbFor, testLogger } from './harness.ts';
+
+describe('fleet → Kafka → QuestDB → forecast → plan → API (all real servers)', () => {
+  const libvirtDir = mkdtempSync(join(tmpdir(), 'novacron-libvirt-'));
+  const dbUrl = `postgres://postgres@127.0.0.1:5432/novacron_t_${randomBytes(4).toString('hex')}`;
+  const config = isolatedConfig({ DATABASE_URL: dbUrl, LIBVIRT_URI_TEMPLATE: `test://${libvirtDir}/{host}.xml` });
+  const topics = topicsFor(config);
+  const bus = busFor(config);
+  const questdb = questdbFor(config);
+  const log = testLogger();
+  let pool: PgPool;
+  let worker: SampleWorker;
+  let api: Awaited<ReturnType<typeof buildApi>>;
+
+  // Lightly loaded fleet: consolidation must find savings. 26 h so the seasonal baseline applies.
+  const fleet = new SyntheticFleet({ hosts: 8, vmsPerHost: 6, seed: 11, stepMs: 300_000 });
+  const steps = 26 * 12;
+  const lastTs = Math.floor(Date.now() / 300_000) * 300_000;
+
+  before(async () => {
+    await ensureDatabase(dbUrl);
+    pool = createPgPool(dbUrl);
+    await migrate(pool, [...SCHEDULER_MIGRATIONS, ...ACTUATOR_MIGRATIONS]);
+    await bus.ensureTopics([topics.hostSamples, topics.vmSamples, topics.deadLetter].map((topic) => ({ topic, partitions: 2 })));
+    await ensureSampleTables(config, questdb);
+    worker = new SampleWorker({ bus, store: new QuestDbSampleStore(await createIlpSender(config), config), topics, groupId: `${topics.vmSamples}-g`, log });
+    await worker.start();
+    api = await buildApi(apiDeps(pool, questdb, bus, log));
+  });
+
+  after(async () => {
+    await api?.close();
+    await worker?.stop();
+    await bus.deleteTopics([topics.hostSamples, topics.vmSamples, topics.deadLetter]);
+    for (const t of ['vm_samples', 'host_samples']) await questdb.query(`drop table if exists ${questdbTable(config, t)}`);
+    await questdb.close();
+    await pool?.end();
+    const admin = new pg.Client({ connectionString: maintenanceUrl(dbUrl) });
+    await admin.connect();
+    await admin.query(`drop database if exists ${new URL(dbUrl).pathname.slice(1)} with (force)`);
+    await admin.end();
+    rmSync(libvirtDir, { recursive: true, force: true });
+  });
+
+  it('answers 404 with a code before any plan exists, and 400 naming the field for a bad query', async () => {
+    const none = await api.inject({ method: 'GET', url: '/v1/recommendations' });
+    assert.equal(none.statusCode, 404);
+    assert.equal(none.json().code, 'PLAN_NOT_FOUND');
+    const bad = await api.inject({ method: 'GET', url: '/v1/hosts?limit=abc' });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().code, 'API_BAD_REQUEST');
+    assert.equal(bad.json().field, 'limit');
+    const unknown = await api.inject({ method: 'GET', url: '/v1/recommendations?include=everything' });
+    assert.equal(unknown.statusCode, 400);
+    assert.equal(unknown.json().field, 'include');
+  });
+
+  it('serves a plan whose moves respect every host capacity', async () => {
+    const producer = await bus.producer();
+    const total = await runFleet(fleet, new SamplePublisher(producer, topics), { startTs: lastTs - (steps - 1) * 300_000, steps, paceMs: 0, malformedEvery: 0 })
+      .finally(() => producer.close());
+    await eventually(async () => worker.stats.stored, (n) => n >= total.vmSamples + total.hostSamples, 60_000);
+    for (const t of ['vm_samples', 'host_samples']) await questdb.waitForWalApplied(questdbTable(config, t));
+
+    const cycle = await runPlanningCycle({ config, questdb, pool, log, mirrorTestNodes: true });
+    assert.equal(cycle.forecasts.length, fleet.vms.length);
+
+    const res = await api.inject({ method: 'GET', url: '/v1/recommendations' });
+    assert.equal(res.statusCode, 200);
+    const plan = res.json() as ActionPlan & { id: number; dryRun: { status: string }[] };
+    assert.equal(plan.id, cycle.planId);
+    assert.ok(plan.hostsAfter < plan.hostsBefore, `a lightly loaded fleet consolidates (${plan.hostsBefore} → ${plan.hostsAfter})`);
+    assert.ok(plan.actions.some((a) => a.kind === 'migrate'));
+    assert.equal(plan.dryRun.length, plan.actions.length);
+    assert.ok(plan.dryRun.every((r) => r.status === 'ok'), 'every action passes the libvirt dry run');
+
+    // Re-derive every host's load from the snapshot + the served moves, independently of the planner.
+    const placement = new Map(cycle.snapshot.vms.map((v) => [v.vmId, v.hostId]));
+    for (const a of plan.actions) if (a.kind === 'migrate') placement.set(a.vmId, a.toHost);
+    const off = new Set(plan.actions.flatMap((a) => (a.kind === 'power-off' ? [a.hostId] : [])));
+    for (const host of cycle.snapshot.hosts) {
+      const vms = cycle.snapshot.vms.filter((v) => placement.get(v.vmId) === host.hostId);
+      const cpu = vms.reduce((s, v) => s + v.cpuCores, 0);
+      const mem = vms.reduce((s, v) => s + v.memBytes, 0);
+      assert.ok(cpu <= host.cpuCores * plan.policy.cpuTargetUtilization + 1e-9, `${host.hostId}: predicted CPU ${cpu} within ${host.cpuCores} × ${plan.policy.cpuTargetUtilization}`);
+      assert.ok(mem <= host.memBytes * plan.policy.memTargetUtilization, `${host.hostId}: memory ${mem} within capacity`);
+      if (off.has(host.hostId)) assert.equal(vms.length, 0, `${host.hostId} is powered off only when empty`);
+    }
+
+    const hosts = await api.inject({ method: 'GET', url: '/v1/hosts' });
+    assert.equal(hosts.statusCode, 200);
+    assert.equal(hosts.json().total, fleet.hosts.length);
+
+    const health = await api.inject({ method: 'GET', url: '/healthz' });
+    assert.equal(health.statusCode, 200);
+    assert.deepEqual(health.json().checks, { postgres: 'ok', questdb: 'ok', kafka: 'ok' });
+
+    const spec = await api.inject({ method: 'GET', url: '/openapi.json' });
+    assert.ok(spec.json().paths['/v1/recommendations']);
+  });
+});
