@@ -1,68 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApi } from '../api/index.ts';
 import { ACTUATOR_MIGRATIONS } from '../actuators/index.ts';
-import { createBus, createIlpSender, createPgPool, loadConfig, migrate, NovaError, questdbPgUrl, questdbTable, QuestDbClient, topicsFor, type Config, type Logger } from '../core/index.ts';
-import { PlanetLabReplay, runFleet, SamplePublisher, SyntheticFleet, type FleetSource } from '../ingest/index.ts';
+import { createBus, createIlpSender, createPgPool, loadConfig, migrate, questdbPgUrl, questdbTable, QuestDbClient, topicsFor, type Config, type Logger } from '../core/index.ts';
+import { runFleet, SamplePublisher } from '../ingest/index.ts';
 import { SCHEDULER_MIGRATIONS } from '../scheduler/index.ts';
 import { stackUp } from '../stack/index.ts';
 import { ensureSampleTables, QuestDbSampleStore, SAMPLE_TABLES, SampleWorker } from '../streams/index.ts';
 import { apiDeps } from './api-deps.ts';
+import { fleetFor, FLEET_USAGE, parseFleetOptions, stepsFor } from './fleet-options.ts';
 import { formatStatus, say } from './output.ts';
 import { runPlanningCycle } from './planning-cycle.ts';
 
 const USAGE = `usage: ./novacron demo [options]
-  --source synthetic|planetlab   fleet to simulate (default synthetic)
-  --hosts N                      synthetic: hosts (default 12)
-  --vms-per-host N               synthetic: VMs per host (default 8); planetlab: VMs per 8-core host (default 12)
-  --hours H                      synthetic: hours of 5-minute history to replay, ending now (default 26)
-  --day YYYYMMDD                 planetlab: day folder under <data>/traces/planetlab (default 20110303)
-  --max-vms N                    planetlab: replay only the first N VMs (default 240)
-  --malformed-every N            replace every Nth VM sample by a malformed message (default 250, 0 = none)
-  --serve-seconds S              keep the API up this long after the summary (default 60, 0 = exit)
-  --seed N                       synthetic fleet seed (default 42)`;
+${FLEET_USAGE}
+  --serve-seconds S              keep the API up this long after the summary (default 60, 0 = exit)`;
 
 const fmt = (n: number) => n.toLocaleString('en-US');
-
-function options(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      source: { type: 'string', default: 'synthetic' }, hosts: { type: 'string', default: '12' },
-      'vms-per-host': { type: 'string' }, hours: { type: 'string', default: '26' },
-      day: { type: 'string', default: '20110303' }, 'max-vms': { type: 'string', default: '240' },
-      'malformed-every': { type: 'string', default: '250' }, 'serve-seconds': { type: 'string', default: '60' },
-      seed: { type: 'string', default: '42' }, help: { type: 'boolean', default: false },
-    },
-  });
-  const int = (name: string, v: string | undefined, min: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new NovaError('CLI_BAD_OPTION', `--${name} must be an integer >= ${min}, got "${v}"\n${USAGE}`);
-    return n;
-  };
-  if (values.source !== 'synthetic' && values.source !== 'planetlab') throw new NovaError('CLI_BAD_OPTION', `--source must be synthetic or planetlab, got "${values.source}"`);
-  return {
-    help: values.help,
-    source: values.source,
-    hosts: int('hosts', values.hosts, 1),
-    vmsPerHost: int('vms-per-host', values['vms-per-host'] ?? (values.source === 'planetlab' ? '12' : '8'), 1),
-    hours: int('hours', values.hours, 1),
-    day: values.day!,
-    maxVms: int('max-vms', values['max-vms'], 1),
-    malformedEvery: int('malformed-every', values['malformed-every'], 0),
-    serveSeconds: int('serve-seconds', values['serve-seconds'], 0),
-    seed: int('seed', values.seed, 0),
-  };
-}
-
-function fleetFor(opts: ReturnType<typeof options>, config: Config): FleetSource {
-  if (opts.source === 'planetlab') {
-    return new PlanetLabReplay({ dayDir: join(config.dataDir, 'traces', 'planetlab', opts.day), maxVms: opts.maxVms, vmsPerHost: opts.vmsPerHost });
-  }
-  return new SyntheticFleet({ hosts: opts.hosts, vmsPerHost: opts.vmsPerHost, seed: opts.seed, stepMs: 300_000 });
-}
 
 /**
  * `novacron demo`: the whole flow on the local stack, bounded in time, with progress lines:
@@ -70,7 +24,8 @@ function fleetFor(opts: ReturnType<typeof options>, config: Config): FleetSource
  * plan → dry run on libvirt's test driver → API, then a summary.
  */
 export async function demoCommand(argv: string[], baseConfig: Config, log: Logger): Promise<number> {
-  const opts = options(argv);
+  const opts = parseFleetOptions(argv, USAGE, { 'serve-seconds': '60' });
+  const serveSeconds = opts.extra['serve-seconds'];
   if (opts.help) {
     say(USAGE);
     return 0;
@@ -108,7 +63,7 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
     api = await buildApi(apiDeps(pool, questdb, bus, log));
     await api.listen({ host: config.api.host, port: config.api.port });
 
-    const steps = opts.source === 'synthetic' ? (opts.hours * 3_600_000) / fleet.stepMs : fleet.steps;
+    const steps = stepsFor(opts, fleet);
     const lastTs = Math.floor(Date.now() / fleet.stepMs) * fleet.stepMs;
     const startTs = lastTs - (steps - 1) * fleet.stepMs;
     say(`[3/6] simulate: ${opts.source} fleet, ${fleet.hosts.length} hosts, ${fleet.vms.length} VMs, ${steps} five-minute steps ending now (replayed as fast as Kafka takes them)`);
@@ -158,10 +113,10 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
     say(`  API              : ${apiUrl}/v1/recommendations  ${apiUrl}/v1/hosts  ${apiUrl}/healthz  docs ${apiUrl}/docs`);
     say(`  QuestDB console  : http://${config.questdb.host}:${config.questdb.httpPort}  (try: select * from ${vmTable} limit 10)`);
     say(`  stop the stack   : ./novacron stack down`);
-    if (opts.serveSeconds > 0) {
-      say(`\nAPI stays up for ${opts.serveSeconds} s (Ctrl-C to end sooner).`);
+    if (serveSeconds > 0) {
+      say(`\nAPI stays up for ${serveSeconds} s (Ctrl-C to end sooner).`);
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, opts.serveSeconds * 1000);
+        const t = setTimeout(resolve, serveSeconds * 1000);
         process.once('SIGINT', () => { clearTimeout(t); resolve(); });
       });
     }

@@ -8,7 +8,13 @@ usage: ./novacron <command> [options]
 
   stack up|down|status   start/stop/inspect the local Kafka + QuestDB + PostgreSQL
   demo                   stack up, then simulate → stream → forecast → plan → API, and summarize
-  test                   install, stack up, run all tests (what CI runs)
+  test [files]           install, typecheck, stack up, run the tests (what CI runs)
+  simulate               produce a synthetic or PlanetLab fleet's samples to Kafka
+  worker                 run the streams consumer (Kafka → validate/DLQ → QuestDB)
+  plan                   forecast, plan consolidation, dry-run it against libvirt, store it
+  serve                  run the HTTP API
+
+Each command takes --help.
   help                   this text
 
 Configuration is by environment variables: see docs/configuration.md.`;
@@ -29,6 +35,20 @@ async function main(argv: string[]): Promise<number> {
     case 'demo': {
       const { demoCommand } = await import('./demo-command.ts');
       return demoCommand(rest, config, log);
+    }
+    case 'simulate':
+    case 'worker':
+    case 'serve':
+    case 'plan': {
+      const usage: Record<string, string> = {
+        worker: 'usage: ./novacron worker   (consumes the sample topics into QuestDB until Ctrl-C)',
+        serve: 'usage: ./novacron serve    (HTTP API on NOVACRON_API_HOST:NOVACRON_API_PORT until Ctrl-C)',
+        plan: 'usage: ./novacron plan     (one planning cycle over the samples in QuestDB)',
+      };
+      if (usage[command] && (rest.includes('--help') || rest.includes('-h'))) return say(usage[command]!), 0;
+      const commands = await import('./service-commands.ts');
+      const run = { simulate: commands.simulateCommand, worker: commands.workerCommand, serve: commands.serveCommand, plan: commands.planCommand }[command];
+      return run(rest, config, log);
     }
     default:
       say(`unknown command "${command}"\n\n${HELP}`);
