@@ -39,9 +39,10 @@ export class PlanetLabReplay implements FleetSource {
   private readonly series: number[][];
 
   constructor(opts: PlanetLabOptions) {
+    if (!Number.isInteger(opts.vmsPerHost) || opts.vmsPerHost < 1) throw new NovaError('INGEST_OPTION_INVALID', `vmsPerHost must be a positive integer, got ${opts.vmsPerHost}`);
     let files: string[];
     try {
-      files = readdirSync(opts.dayDir).filter((f) => statSync(join(opts.dayDir, f)).isFile() && !f.endsWith('.md')).sort();
+      files = readdirSync(opts.dayDir).filter((f) => !f.startsWith('.') && !f.endsWith('.md') && statSync(join(opts.dayDir, f)).isFile()).sort();
     } catch (cause) {
       throw new NovaError('INGEST_TRACE_MISSING', `cannot read the PlanetLab day folder ${opts.dayDir}; set NOVACRON_DATA or pass --trace-dir (see docs/data.md)`, { cause });
     }

@@ -30,22 +30,25 @@ export class SamplePublisher {
   ) {}
 
   async addTick(tick: FleetTick): Promise<void> {
-    for (const h of tick.hosts) await this.enqueue(this.hostQueue, { key: h.hostId, value: encodeHostSample(h, this.registry) });
-    for (const v of tick.vms) await this.enqueue(this.vmQueue, { key: v.hostId, value: encodeVmSample(v, this.registry) });
+    for (const h of tick.hosts) await this.enqueue('host', { key: h.hostId, value: encodeHostSample(h, this.registry) });
+    for (const v of tick.vms) await this.enqueue('vm', { key: v.hostId, value: encodeVmSample(v, this.registry) });
     this.stats.hostSamples += tick.hosts.length;
     this.stats.vmSamples += tick.vms.length;
   }
 
   /** Queues a message that is not a valid sample (for DLQ demos and tests). */
   async addMalformed(key: string, value: Buffer): Promise<void> {
-    await this.enqueue(this.vmQueue, { key, value });
+    await this.enqueue('vm', { key, value });
     this.stats.malformed += 1;
   }
 
-  private async enqueue(queue: OutgoingMessage[], message: OutgoingMessage): Promise<void> {
-    queue.push(message);
-    this.queuedBytes += message.value.length + (message.key?.length ?? 0) + 16;
-    if (this.queuedBytes >= this.maxRequestBytes) await this.flush();
+  private async enqueue(kind: 'host' | 'vm', message: OutgoingMessage): Promise<void> {
+    // Kafka's per-record overhead is under 16 bytes; counting 16 keeps the estimate above the real size.
+    const size = message.value.length + (message.key === null ? 0 : Buffer.byteLength(message.key)) + 16;
+    if (this.queuedBytes + size > this.maxRequestBytes && this.queuedBytes > 0) await this.flush();
+    // Look the queue up after the flush: flushing replaces both arrays.
+    (kind === 'host' ? this.hostQueue : this.vmQueue).push(message);
+    this.queuedBytes += size;
   }
 
   async flush(): Promise<void> {

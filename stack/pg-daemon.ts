@@ -25,7 +25,8 @@ const pg = new EmbeddedPostgres({
   user,
   password: 'postgres',
   // Same contract as the machine's server: trust on loopback, so DATABASE_URL needs no password.
-  initdbFlags: ['--auth-local=trust', '--auth-host=trust'],
+  // The package asks for en_US.UTF-8 messages, a locale minimal machines lack; C always exists.
+  initdbFlags: ['--auth-local=trust', '--auth-host=trust', '--locale=C', '--lc-messages=C', '--encoding=UTF8'],
   persistent: true,
   createPostgresUser: process.getuid?.() === 0,
   onLog: (m) => console.log(String(m).trimEnd()),

@@ -28,9 +28,9 @@ export async function requireJava(java: string, minMajor: number): Promise<numbe
 }
 
 /** Throws a clear error when Maven is not on PATH. */
-export async function requireMaven(): Promise<void> {
+export async function requireMaven(mvn = 'mvn'): Promise<void> {
   try {
-    await run('mvn', ['-v']);
+    await run(mvn, ['-v']);
   } catch (cause) {
     throw new NovaError('STACK_MAVEN_MISSING', 'Maven is needed to fetch the Kafka and QuestDB jars from Maven Central, but "mvn" could not be run; install it (Debian: apt-get install maven)', { cause });
   }

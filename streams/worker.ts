@@ -62,7 +62,10 @@ export class SampleWorker {
         codes.push(why.code);
       }
     }
-    await Promise.all([this.deps.store.write(valid), this.dlq!.send(this.deps.topics.deadLetter, dead)]);
+    // Store first: it is idempotent, so a failed DLQ send that re-delivers the batch costs
+    // nothing there, while the DLQ (not idempotent) only sees rejects once the rows are safe.
+    await this.deps.store.write(valid);
+    await this.dlq!.send(this.deps.topics.deadLetter, dead);
     this.stats.batches += 1;
     this.stats.stored += valid.length;
     this.stats.deadLettered += dead.length;
