@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { createPgPool, databaseName, ensureDatabase, hasCode, maintenanceUrl, migrate, type PgPool } from '../core/index.ts';
+import { hasCode, migrate, type PgPool } from '../core/index.ts';
+import { createTempDatabase, type TempDatabase } from '../test/support/temp-database.ts';
 import { ACTUATOR_MIGRATIONS, dryRunsForPlan, recordDryRun } from './audit-store.ts';
 import type { DryRunReport } from './dry-run.ts';
 
 // Real PostgreSQL (127.0.0.1:5432, trust auth), one database per run, dropped at the end.
-const url = `postgres://postgres@127.0.0.1:5432/novacron_t_${randomBytes(6).toString('hex')}`;
 
 const report: DryRunReport = {
   planCreatedAt: 1_700_000_000_000,
@@ -33,21 +31,13 @@ const report: DryRunReport = {
 };
 
 describe('audit store (PostgreSQL)', () => {
+  let db: TempDatabase;
   let pool: PgPool;
   before(async () => {
-    await ensureDatabase(url);
-    pool = createPgPool(url);
+    db = await createTempDatabase();
+    pool = db.pool;
   });
-  after(async () => {
-    await pool?.end();
-    const admin = new pg.Client({ connectionString: maintenanceUrl(url) });
-    await admin.connect();
-    try {
-      await admin.query(`drop database if exists "${databaseName(url)}" with (force)`);
-    } finally {
-      await admin.end();
-    }
-  });
+  after(() => db?.drop());
 
   it('says to apply the migrations when the table is missing', async () => {
     await assert.rejects(dryRunsForPlan(pool, 1), (e) => hasCode(e, 'ACTUATOR_AUDIT_FAILED') && !e.retriable && /ACTUATOR_MIGRATIONS/.test(e.message));

@@ -1,13 +1,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { createPgPool, ensureDatabase, maintenanceUrl, migrate, type PgPool } from '../core/index.ts';
+import { migrate, type PgPool } from '../core/index.ts';
+import { createTempDatabase, type TempDatabase } from '../test/support/temp-database.ts';
 import { SCHEDULER_MIGRATIONS, latestPlan, listHosts, planConsolidation, saveInventory, savePlan, type FleetSnapshot } from './index.ts';
 
 // Runs against the real PostgreSQL (trust auth), in a database created for this run only.
-const dbName = `novacron_t_${randomBytes(4).toString('hex')}`;
-const url = `postgres://postgres@127.0.0.1:5432/${dbName}`;
+let db: TempDatabase;
 let pool: PgPool;
 
 const GIB = 1024 ** 3;
@@ -25,22 +23,13 @@ const fleet = (takenAt: number): FleetSnapshot => ({
 });
 
 before(async () => {
-  await ensureDatabase(url);
-  pool = createPgPool(url);
+  db = await createTempDatabase();
+  pool = db.pool;
   await migrate(pool, SCHEDULER_MIGRATIONS);
   await migrate(pool, SCHEDULER_MIGRATIONS); // applying twice is a no-op
 });
 
-after(async () => {
-  await pool?.end();
-  const admin = new pg.Client({ connectionString: maintenanceUrl(url) });
-  await admin.connect();
-  try {
-    await admin.query(`drop database if exists "${dbName}" with (force)`);
-  } finally {
-    await admin.end();
-  }
-});
+after(() => db?.drop());
 
 test('latestPlan is null before any plan was saved', async () => {
   assert.equal(await latestPlan(pool), null);
@@ -99,16 +88,10 @@ test('saveInventory upserts hosts with their VM count and summed demand; older s
 });
 
 test('using the store before migrating says so', async () => {
-  const other = `${dbName}_bare`;
-  const bareUrl = `postgres://postgres@127.0.0.1:5432/${other}`;
-  await ensureDatabase(bareUrl);
-  const bare = createPgPool(bareUrl);
+  const bare = await createTempDatabase();
   try {
-    await assert.rejects(latestPlan(bare), (err: Error & { code?: string }) => err.code === 'SCHEDULER_STORE_FAILED' && /SCHEDULER_MIGRATIONS/.test(err.message));
+    await assert.rejects(latestPlan(bare.pool), (err: Error & { code?: string }) => err.code === 'SCHEDULER_STORE_FAILED' && /SCHEDULER_MIGRATIONS/.test(err.message));
   } finally {
-    await bare.end();
-    const admin = new pg.Client({ connectionString: maintenanceUrl(url) });
-    await admin.connect();
-    await admin.query(`drop database if exists "${other}" with (force)`).finally(() => admin.end());
+    await bare.drop();
   }
 });

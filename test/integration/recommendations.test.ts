@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { buildApi } from '../../api/index.ts';
 import { ACTUATOR_MIGRATIONS } from '../../actuators/index.ts';
-import { createIlpSender, createPgPool, ensureDatabase, maintenanceUrl, migrate, questdbTable, topicsFor, type PgPool } from '../../core/index.ts';
+import { createIlpSender, migrate, questdbTable, topicsFor, type PgPool } from '../../core/index.ts';
+import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { runFleet, SamplePublisher, SyntheticFleet } from '../../ingest/index.ts';
 import { SCHEDULER_MIGRATIONS, type ActionPlan } from '../../scheduler/index.ts';
 import { ensureSampleTables, QuestDbSampleStore, SampleWorker } from '../../streams/index.ts';
@@ -17,12 +16,12 @@ import { busFor, eventually, isolatedConfig, questdbFor, testLogger } from './ha
 
 describe('fleet → Kafka → QuestDB → forecast → plan → API (all real servers)', () => {
   const libvirtDir = mkdtempSync(join(tmpdir(), 'novacron-libvirt-'));
-  const dbUrl = `postgres://postgres@127.0.0.1:5432/novacron_t_${randomBytes(4).toString('hex')}`;
-  const config = isolatedConfig({ DATABASE_URL: dbUrl, LIBVIRT_URI_TEMPLATE: `test://${libvirtDir}/{host}.xml` });
+  const config = isolatedConfig({ LIBVIRT_URI_TEMPLATE: `test://${libvirtDir}/{host}.xml` });
   const topics = topicsFor(config);
   const bus = busFor(config);
   const questdb = questdbFor(config);
   const log = testLogger();
+  let db: TempDatabase;
   let pool: PgPool;
   let worker: SampleWorker;
   let api: Awaited<ReturnType<typeof buildApi>>;
@@ -33,8 +32,8 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
   const lastTs = Math.floor(Date.now() / 300_000) * 300_000;
 
   before(async () => {
-    await ensureDatabase(dbUrl);
-    pool = createPgPool(dbUrl);
+    db = await createTempDatabase();
+    pool = db.pool;
     await migrate(pool, [...SCHEDULER_MIGRATIONS, ...ACTUATOR_MIGRATIONS]);
     await bus.ensureTopics([topics.hostSamples, topics.vmSamples, topics.deadLetter].map((topic) => ({ topic, partitions: 2 })));
     await ensureSampleTables(config, questdb);
@@ -44,17 +43,17 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
   });
 
   after(async () => {
-    await api?.close();
-    await worker?.stop();
-    await bus.deleteTopics([topics.hostSamples, topics.vmSamples, topics.deadLetter]);
-    for (const t of ['vm_samples', 'host_samples']) await questdb.query(`drop table if exists ${questdbTable(config, t)}`);
-    await questdb.close();
-    await pool?.end();
-    const admin = new pg.Client({ connectionString: maintenanceUrl(dbUrl) });
-    await admin.connect();
-    await admin.query(`drop database if exists ${new URL(dbUrl).pathname.slice(1)} with (force)`);
-    await admin.end();
-    rmSync(libvirtDir, { recursive: true, force: true });
+    // Each step runs even when an earlier one fails (e.g. Kafka was unreachable in before()).
+    const steps = [
+      () => api?.close(),
+      () => worker?.stop(),
+      () => bus.deleteTopics([topics.hostSamples, topics.vmSamples, topics.deadLetter]),
+      async () => { for (const t of ['vm_samples', 'host_samples']) await questdb.query(`drop table if exists ${questdbTable(config, t)}`); },
+      () => questdb.close(),
+      () => db?.drop(),
+      async () => rmSync(libvirtDir, { recursive: true, force: true }),
+    ];
+    for (const step of steps) await Promise.resolve().then(step).catch(() => undefined);
   });
 
   it('answers 404 with a code before any plan exists, and 400 naming the field for a bad query', async () => {
