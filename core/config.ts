@@ -100,9 +100,10 @@ export interface Topics {
   hostSamples: string;
   vmSamples: string;
   deadLetter: string;
+  anomalies: string;
 }
 
 export function topicsFor(config: Config): Topics {
   const p = config.kafka.topicPrefix;
-  return { hostSamples: `${p}.samples.host`, vmSamples: `${p}.samples.vm`, deadLetter: `${p}.dlq` };
+  return { hostSamples: `${p}.samples.host`, vmSamples: `${p}.samples.vm`, deadLetter: `${p}.dlq`, anomalies: `${p}.anomalies` };
 }

@@ -4,7 +4,7 @@ import type { BusProducer, OutgoingMessage, Topics } from '../core/index.ts';
 import { decodeSample, SampleError, validateSample } from '../schemas/index.ts';
 import { SamplePublisher, SyntheticFleet, runFleet, type FleetTick, type RunOptions } from './index.ts';
 
-const TOPICS: Topics = { hostSamples: 't.samples.host', vmSamples: 't.samples.vm', deadLetter: 't.dlq' };
+const TOPICS: Topics = { hostSamples: 't.samples.host', vmSamples: 't.samples.vm', deadLetter: 't.dlq', anomalies: 't.anomalies' };
 const START = Date.UTC(2024, 0, 1);
 const FLEET = { hosts: 3, vmsPerHost: 4, seed: 5, stepMs: 300_000 } as const;
 

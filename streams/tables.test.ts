@@ -12,8 +12,9 @@ const [hostDdl, vmDdl] = sampleTableDdl(config) as [string, string];
 const columns = (ddl: string): string[] =>
   ddl.slice(ddl.indexOf('(') + 1, ddl.indexOf(') TIMESTAMP(')).split(',').map((c) => c.trim().split(/\s+/)[0]!);
 
-test('two statements: host then VM table, with the configured prefix', () => {
-  assert.equal(sampleTableDdl(config).length, 2);
+test('three statements: host, VM and anomaly tables, with the configured prefix', () => {
+  assert.equal(sampleTableDdl(config).length, 3);
+  assert.match(sampleTableDdl(config)[2]!, /^CREATE TABLE IF NOT EXISTS x_anomalies \(.*DEDUP UPSERT KEYS\(ts, vm_id, metric\)$/s);
   assert.match(hostDdl, /^CREATE TABLE IF NOT EXISTS x_host_samples \(/);
   assert.match(vmDdl, /^CREATE TABLE IF NOT EXISTS x_vm_samples \(/);
   assert.deepEqual(SAMPLE_TABLES, { host: 'host_samples', vm: 'vm_samples' });

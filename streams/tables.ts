@@ -6,6 +6,9 @@ export const SAMPLE_TABLES = {
   vm: 'vm_samples',
 } as const;
 
+/** Anomaly events raised by the streams worker (Grafana annotates charts from it). */
+export const ANOMALY_TABLE = 'anomalies';
+
 /**
  * WAL tables with DEDUP UPSERT KEYS: a re-delivered sample (same series, same ts) replaces
  * the stored row instead of adding one, which makes at-least-once delivery exact.
@@ -24,6 +27,10 @@ export function sampleTableDdl(config: Config): string[] {
       cpu_used_cores DOUBLE, vcpus DOUBLE, mem_used_bytes LONG, mem_total_bytes LONG,
       disk_read_bps DOUBLE, disk_write_bps DOUBLE, net_rx_bps DOUBLE, net_tx_bps DOUBLE, vcpu_delay_pct DOUBLE
     ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, vm_id)`,
+    `CREATE TABLE IF NOT EXISTS ${questdbTable(config, ANOMALY_TABLE)} (
+      ts TIMESTAMP, host_id SYMBOL CAPACITY 4096, vm_id SYMBOL CAPACITY 131072, metric SYMBOL,
+      value DOUBLE, expected DOUBLE, score DOUBLE, explanation VARCHAR
+    ) TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, vm_id, metric)`,
   ];
 }
 

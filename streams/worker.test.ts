@@ -5,7 +5,7 @@ import { createLogger } from '../core/index.ts';
 import { encodeHostSample, encodeVmSample, type HostSample, type Sample, type VmSample } from '../schemas/index.ts';
 import { DLQ_HEADERS, SampleWorker, type SampleStore } from './index.ts';
 
-const TOPICS: Topics = { hostSamples: 'w.samples.host', vmSamples: 'w.samples.vm', deadLetter: 'w.dlq' };
+const TOPICS: Topics = { hostSamples: 'w.samples.host', vmSamples: 'w.samples.vm', deadLetter: 'w.dlq', anomalies: 't.anomalies' };
 // Years in the past for the real clock: valid only if the worker uses the injected now.
 const NOW = Date.UTC(2021, 2, 3, 12);
 
@@ -168,7 +168,7 @@ describe('SampleWorker batch handling', () => {
       assert.deepEqual(m.value, original.value ?? Buffer.alloc(0));
     }
     assert.deepEqual(new Set(dead.map((m) => m.headers?.[DLQ_HEADERS.offset])), new Set(Object.keys(bad)));
-    assert.deepEqual(worker.stats, { batches: 1, stored: 3, deadLettered: 6, byCode: EXPECTED_BY_CODE });
+    assert.deepEqual(worker.stats, { batches: 1, stored: 3, deadLettered: 6, anomalies: 0, byCode: EXPECTED_BY_CODE });
   });
 
   test('a failing store rejects the batch (no commit) and leaves stats alone; the re-delivery is counted once', async () => {
@@ -177,12 +177,12 @@ describe('SampleWorker batch handling', () => {
 
     store.failNext = true;
     await assert.rejects(consumer.deliver(batch), /questdb down/);
-    assert.deepEqual(worker.stats, { batches: 0, stored: 0, deadLettered: 0, byCode: {} });
+    assert.deepEqual(worker.stats, { batches: 0, stored: 0, deadLettered: 0, anomalies: 0, byCode: {} });
     assert.equal(store.stored.length, 0);
 
     await consumer.deliver(batch);
     assert.deepEqual(plain(store.stored), good);
-    assert.deepEqual(worker.stats, { batches: 1, stored: 3, deadLettered: 6, byCode: EXPECTED_BY_CODE });
+    assert.deepEqual(worker.stats, { batches: 1, stored: 3, deadLettered: 6, anomalies: 0, byCode: EXPECTED_BY_CODE });
     // The DLQ is at-least-once: the successful delivery dead-letters every bad message (again).
     assert.ok(dlq.messages.length >= 6);
     assert.deepEqual(new Set(dlq.messages.map((m) => m.headers?.[DLQ_HEADERS.offset])), new Set(['101', '102', '104', '105', '106', '107']));
@@ -192,13 +192,13 @@ describe('SampleWorker batch handling', () => {
     const { worker, consumer, dlq } = await started();
     dlq.failNext = true;
     await assert.rejects(consumer.deliver(mixedBatch().batch), /broker unavailable/);
-    assert.deepEqual(worker.stats, { batches: 0, stored: 0, deadLettered: 0, byCode: {} });
+    assert.deepEqual(worker.stats, { batches: 0, stored: 0, deadLettered: 0, anomalies: 0, byCode: {} });
   });
 
   test('stats accumulate over batches', async () => {
     const { worker, consumer } = await started();
     await consumer.deliver(mixedBatch().batch);
     await consumer.deliver({ topic: TOPICS.hostSamples, partition: 0, messages: [incoming(7, encodeHostSample(host({ hostId: 'host-2' }))), incoming(8, null)] });
-    assert.deepEqual(worker.stats, { batches: 2, stored: 4, deadLettered: 7, byCode: { ...EXPECTED_BY_CODE, SAMPLE_EMPTY: 2 } });
+    assert.deepEqual(worker.stats, { batches: 2, stored: 4, deadLettered: 7, anomalies: 0, byCode: { ...EXPECTED_BY_CODE, SAMPLE_EMPTY: 2 } });
   });
 });

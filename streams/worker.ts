@@ -1,5 +1,7 @@
 import type { BusConsumer, BusProducer, IncomingBatch, Logger, MessageBus, Topics } from '../core/index.ts';
 import { decodeSample, SampleError, validateSample, type Sample } from '../schemas/index.ts';
+import type { AnomalySink } from './anomaly-sink.ts';
+import type { AnomalyStage } from './anomaly-stage.ts';
 import { deadLetter, type Rejection } from './dead-letter.ts';
 import type { SampleStore } from './sample-store.ts';
 
@@ -7,6 +9,8 @@ export interface WorkerStats {
   batches: number;
   stored: number;
   deadLettered: number;
+  /** Anomaly events published. */
+  anomalies: number;
   /** Dead-lettered messages by error code. */
   byCode: Record<string, number>;
 }
@@ -18,6 +22,8 @@ export interface SampleWorkerDeps {
   groupId: string;
   log: Logger;
   now?: () => number;
+  /** Online anomaly scoring of the stored VM samples; off when absent. */
+  anomalies?: { stage: AnomalyStage; sink: Pick<AnomalySink, 'publish'> };
 }
 
 function rejectionOf(err: unknown): Rejection {
@@ -32,7 +38,7 @@ function rejectionOf(err: unknown): Rejection {
  * store and the DLQ accepted their part. Scale out by running more workers in the group.
  */
 export class SampleWorker {
-  readonly stats: WorkerStats = { batches: 0, stored: 0, deadLettered: 0, byCode: {} };
+  readonly stats: WorkerStats = { batches: 0, stored: 0, deadLettered: 0, anomalies: 0, byCode: {} };
   private consumer: BusConsumer | undefined;
   private dlq: BusProducer | undefined;
 
@@ -65,6 +71,11 @@ export class SampleWorker {
     // Store first: it is idempotent, so a failed DLQ send that re-delivers the batch costs
     // nothing there, while the DLQ (not idempotent) only sees rejects once the rows are safe.
     await this.deps.store.write(valid);
+    const anomalies = this.deps.anomalies;
+    if (anomalies) {
+      anomalies.stage.observe(valid.flatMap((s) => (s.kind === 'vm' ? [s.sample] : [])));
+      this.stats.anomalies += await anomalies.stage.drain((events) => anomalies.sink.publish(events));
+    }
     await this.dlq!.send(this.deps.topics.deadLetter, dead);
     this.stats.batches += 1;
     this.stats.stored += valid.length;
