@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApi } from '../api/index.ts';
 import { ACTUATOR_MIGRATIONS } from '../actuators/index.ts';
-import { createBus, createIlpSender, createPgPool, loadConfig, migrate, questdbPgUrl, questdbTable, QuestDbClient, topicsFor, type Config, type Logger } from '../core/index.ts';
+import { createBus, createPgPool, loadConfig, migrate, questdbPgUrl, questdbTable, QuestDbClient, topicsFor, topicSpecs, type Config, type Logger } from '../core/index.ts';
 import { runFleet, SamplePublisher } from '../ingest/index.ts';
 import { SCHEDULER_MIGRATIONS } from '../scheduler/index.ts';
 import { stackUp } from '../stack/index.ts';
-import { ensureSampleTables, QuestDbSampleStore, SAMPLE_TABLES, SampleWorker } from '../streams/index.ts';
+import { ANOMALY_TABLE, createSampleWorker, ensureSampleTables, SAMPLE_TABLES, type SampleWorker } from '../streams/index.ts';
 import { apiDeps } from './api-deps.ts';
 import { fleetFor, FLEET_USAGE, parseFleetOptions, stepsFor } from './fleet-options.ts';
 import { formatStatus, say } from './output.ts';
@@ -52,13 +52,12 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
   let api: Awaited<ReturnType<typeof buildApi>> | undefined;
   try {
     say(`[2/6] topics ${topics.vmSamples}, ${topics.hostSamples}, ${topics.deadLetter}; tables ${questdbTable(config, SAMPLE_TABLES.vm)}, ${questdbTable(config, SAMPLE_TABLES.host)} (recreated)`);
-    await bus.ensureTopics([topics.hostSamples, topics.vmSamples, topics.deadLetter].map((topic) => ({ topic, partitions: config.kafka.partitions })));
-    for (const t of Object.values(SAMPLE_TABLES)) await questdb.query(`drop table if exists ${questdbTable(config, t)}`);
+    await bus.ensureTopics(topicSpecs(config));
+    for (const t of [...Object.values(SAMPLE_TABLES), ANOMALY_TABLE]) await questdb.query(`drop table if exists ${questdbTable(config, t)}`);
     await ensureSampleTables(config, questdb);
     await migrate(pool, [...SCHEDULER_MIGRATIONS, ...ACTUATOR_MIGRATIONS]);
 
-    const store = new QuestDbSampleStore(await createIlpSender(config), config);
-    worker = new SampleWorker({ bus, store, topics, groupId, log });
+    worker = await createSampleWorker(config, bus, log, { groupId });
     await worker.start();
     api = await buildApi(apiDeps(pool, questdb, bus, log));
     await api.listen({ host: config.api.host, port: config.api.port });
@@ -107,6 +106,7 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
     say(`  samples produced : ${fmt(produced.vmSamples)} VM + ${fmt(produced.hostSamples)} host samples, ${fmt(produced.malformed)} malformed`);
     say(`  samples ingested : ${fmt(vmRows + hostRows)} rows in QuestDB (${vmTable}: ${fmt(vmRows)}, ${hostTable}: ${fmt(hostRows)})`);
     say(`  dead-lettered    : ${fmt(worker.stats.deadLettered)} on ${topics.deadLetter} (${Object.entries(worker.stats.byCode).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'})`);
+    say(`  anomaly events   : ${fmt(worker.stats.anomalies)} on ${topics.anomalies} and in ${questdbTable(config, ANOMALY_TABLE)} (detector warms up for ${config.anomaly.probationSamples} samples per series)`);
     say(`  forecasts        : ${cycle.forecasts.length} VMs, p95 CPU next hour (${[...methods].map(([m, n]) => `${m} ${n}`).join(', ')})`);
     say(`  ${`plan #${cycle.planId}`.padEnd(17)}: hosts ${cycle.plan.hostsBefore} → ${cycle.plan.hostsAfter} (${cycle.plan.hostsSaved} saved), ${migrations} migrations, ${powerOffs} power-offs${cycle.plan.unplaced.length ? `, ${cycle.plan.unplaced.length} VMs fit nowhere` : ''}`);
     say(`  dry run (libvirt): ${cycle.dryRun.ok} actions ok, ${cycle.dryRun.blocked} blocked`);
@@ -124,7 +124,7 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
   } finally {
     await api?.close().catch(() => undefined);
     await worker?.stop().catch(() => undefined);
-    await bus.deleteTopics([topics.hostSamples, topics.vmSamples, topics.deadLetter]).catch(() => undefined);
+    await bus.deleteTopics(Object.values(topics)).catch(() => undefined);
     await questdb.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
   }

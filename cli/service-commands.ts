@@ -1,9 +1,9 @@
 import { buildApi } from '../api/index.ts';
 import { ACTUATOR_MIGRATIONS } from '../actuators/index.ts';
-import { createBus, createIlpSender, createPgPool, migrate, questdbPgUrl, QuestDbClient, topicsFor, type Config, type Logger } from '../core/index.ts';
+import { createBus, createPgPool, migrate, questdbPgUrl, QuestDbClient, topicsFor, topicSpecs, type Config, type Logger } from '../core/index.ts';
 import { runFleet, SamplePublisher } from '../ingest/index.ts';
 import { SCHEDULER_MIGRATIONS } from '../scheduler/index.ts';
-import { ensureSampleTables, QuestDbSampleStore, SampleWorker } from '../streams/index.ts';
+import { createSampleWorker, ensureSampleTables } from '../streams/index.ts';
 import { apiDeps } from './api-deps.ts';
 import { fleetFor, FLEET_USAGE, parseFleetOptions, stepsFor } from './fleet-options.ts';
 import { say } from './output.ts';
@@ -23,7 +23,7 @@ export async function simulateCommand(argv: string[], config: Config, log: Logge
   const fleet = fleetFor(opts, config);
   const topics = topicsFor(config);
   const bus = createBus(config, log);
-  await bus.ensureTopics([topics.hostSamples, topics.vmSamples, topics.deadLetter].map((topic) => ({ topic, partitions: config.kafka.partitions })));
+  await bus.ensureTopics(topicSpecs(config));
   const producer = await bus.producer();
   const publisher = new SamplePublisher(producer, topics);
   const steps = stepsFor(opts, fleet);
@@ -53,13 +53,13 @@ export async function workerCommand(_argv: string[], config: Config, log: Logger
   const topics = topicsFor(config);
   const bus = createBus(config, log);
   const questdb = new QuestDbClient(questdbPgUrl(config));
-  await bus.ensureTopics([topics.hostSamples, topics.vmSamples, topics.deadLetter].map((topic) => ({ topic, partitions: config.kafka.partitions })));
+  await bus.ensureTopics(topicSpecs(config));
   await ensureSampleTables(config, questdb);
   await questdb.close();
-  const worker = new SampleWorker({ bus, store: new QuestDbSampleStore(await createIlpSender(config), config), topics, groupId: `${config.kafka.topicPrefix}-streams`, log });
+  const worker = await createSampleWorker(config, bus, log);
   await worker.start();
   say(`worker: consuming ${topics.vmSamples}, ${topics.hostSamples} in group ${config.kafka.topicPrefix}-streams (Ctrl-C to stop)`);
-  const timer = setInterval(() => say(`worker: stored ${fmt(worker.stats.stored)}, dead-lettered ${fmt(worker.stats.deadLettered)}`), 10_000);
+  const timer = setInterval(() => say(`worker: stored ${fmt(worker.stats.stored)}, dead-lettered ${fmt(worker.stats.deadLettered)}, anomalies ${fmt(worker.stats.anomalies)}`), 10_000);
   await untilSignal();
   clearInterval(timer);
   await worker.stop();

@@ -35,6 +35,12 @@ const ConfigSchema = z.object({
   }),
   databaseUrl: z.string().url(),
   api: z.object({ host: z.string(), port }),
+  anomaly: z.object({
+    /** Samples a series must have before it may alarm (288 = one day of 5-minute samples). */
+    probationSamples: z.coerce.number().int().min(0),
+    /** Smallest change (fraction of the VM's capacity) worth an anomaly event. */
+    minChange: z.coerce.number().min(0).max(1),
+  }),
   /** libvirt URI of each host, `{host}` replaced by the host id (e.g. qemu+ssh://{host}/system). */
   libvirtUriTemplate: z.string().includes('{host}', { message: 'must contain {host}' }),
   java: z.object({ kafkaHome: z.string().optional(), questdbHome: z.string().optional() }),
@@ -74,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     databaseUrl: e.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/novacron',
     api: { host: e.NOVACRON_API_HOST ?? '127.0.0.1', port: e.NOVACRON_API_PORT ?? '8080' },
+    anomaly: { probationSamples: e.NOVACRON_ANOMALY_PROBATION ?? '288', minChange: e.NOVACRON_ANOMALY_MIN_CHANGE ?? '0.05' },
     // Default: libvirt's test driver, one node file per simulated host (the demo writes them).
     libvirtUriTemplate: e.LIBVIRT_URI_TEMPLATE ?? `test://${absolute(e.NOVACRON_HOME ?? '.novacron')}/libvirt/{host}.xml`,
     java: { kafkaHome: e.NOVACRON_KAFKA_JAVA_HOME, questdbHome: e.NOVACRON_QUESTDB_JAVA_HOME },
@@ -101,6 +108,11 @@ export interface Topics {
   vmSamples: string;
   deadLetter: string;
   anomalies: string;
+}
+
+/** Every topic NovaCron owns under the config's prefix, with the partitions to create it with. */
+export function topicSpecs(config: Config, partitions: number = config.kafka.partitions): { topic: string; partitions: number }[] {
+  return Object.values(topicsFor(config)).map((topic) => ({ topic, partitions }));
 }
 
 export function topicsFor(config: Config): Topics {

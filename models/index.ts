@@ -3,3 +3,4 @@ export { quantile, ewma, alphaForHalfLife, inferStepMs, seasonalNaiveWindow, Z_9
 export { forecastVm, MIN_EWMA_POINTS, type VmUsagePoint, type VmMeta, type ForecastOptions } from './forecaster.ts';
 export { loadVmHistory, type VmHistory, type HistoryOptions } from './history.ts';
 export { forecastFleet, type FleetForecastOptions } from './forecast-fleet.ts';
+export * from './anomaly/index.ts';

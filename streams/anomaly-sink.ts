@@ -31,4 +31,9 @@ export class AnomalySink {
     await this.sender.flush();
     await this.producer.send(this.topic, events.map((e) => ({ key: e.vmId, value: Buffer.from(JSON.stringify(e)) })));
   }
+
+  async close(): Promise<void> {
+    await this.producer.close();
+    await this.sender.close();
+  }
 }

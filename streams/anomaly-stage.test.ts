@@ -14,15 +14,15 @@ function thresholdDetector(fed: { n: number }): SeriesDetector {
   return {
     update: (_ts, value) => {
       fed.n += 1;
-      return { score: value > 0.9 ? 1 : 0, expected: 0.5, explanation: `value ${value}` };
+      return { score: value > 0.9 ? 1 : 0, expected: 0.5, explanation: `value ${value}`, alarm: value > 0.9 };
     },
   };
 }
 
 describe('AnomalyStage', () => {
-  it('scores CPU and memory as fractions of capacity and raises events at the threshold', async () => {
+  it('scores CPU and memory as fractions of capacity and raises events when the detector alarms', async () => {
     const fed = { n: 0 };
-    const stage = new AnomalyStage(() => thresholdDetector(fed), 0.5);
+    const stage = new AnomalyStage(() => thresholdDetector(fed));
     stage.observe([sample(1000, 1.0), sample(2000, 1.9)]);
     assert.equal(fed.n, 4, 'two samples × two metrics');
     const got: AnomalyEvent[] = [];
@@ -35,7 +35,7 @@ describe('AnomalyStage', () => {
   it('skips samples at or before a series last timestamp (re-delivery), and sorts a batch by time', () => {
     const fed = { n: 0 };
     const seen: number[] = [];
-    const stage = new AnomalyStage(() => ({ update: (ts, v) => { fed.n++; seen.push(ts); return { score: 0, expected: v, explanation: '' }; } }), 0.5);
+    const stage = new AnomalyStage(() => ({ update: (ts, v) => { fed.n++; seen.push(ts); return { score: 0, expected: v, explanation: '', alarm: false }; } }));
     stage.observe([sample(3000, 1), sample(1000, 1), sample(2000, 1)]);
     stage.observe([sample(2000, 1), sample(3000, 1)]);
     assert.equal(fed.n, 6);
@@ -43,7 +43,7 @@ describe('AnomalyStage', () => {
   });
 
   it('keeps events in the outbox when publishing fails, and publishes them with the next batch', async () => {
-    const stage = new AnomalyStage(() => thresholdDetector({ n: 0 }), 0.5);
+    const stage = new AnomalyStage(() => thresholdDetector({ n: 0 }));
     stage.observe([sample(1000, 2)]);
     await assert.rejects(stage.drain(async () => { throw new Error('kafka down'); }));
     assert.equal(stage.pending, 1);

@@ -7,6 +7,8 @@ export interface DetectorVerdict {
   /** The value the detector expected, in the metric's unit. */
   expected: number;
   explanation: string;
+  /** True when this sample raises an event (the detector applies its threshold and hold-back). */
+  alarm: boolean;
 }
 
 /** The port the stage scores through: one instance per series, fed in time order. */
@@ -45,10 +47,7 @@ export class AnomalyStage {
   private outbox: AnomalyEvent[] = [];
   scored = 0;
 
-  constructor(
-    private readonly factory: DetectorFactory,
-    private readonly threshold: number,
-  ) {}
+  constructor(private readonly factory: DetectorFactory) {}
 
   observe(samples: readonly VmSample[]): void {
     // Within a batch one VM's samples may come from several producers' sends: score in time order.
@@ -66,7 +65,7 @@ export class AnomalyStage {
         const value = SCORED_METRICS[metric](s);
         const verdict = state.detector.update(s.ts, value);
         this.scored += 1;
-        if (verdict.score >= this.threshold) {
+        if (verdict.alarm) {
           this.outbox.push({ ts: s.ts, hostId: s.hostId, vmId: s.vmId, metric, value, expected: verdict.expected, score: verdict.score, explanation: verdict.explanation });
         }
       }

@@ -23,7 +23,7 @@ export interface SampleWorkerDeps {
   log: Logger;
   now?: () => number;
   /** Online anomaly scoring of the stored VM samples; off when absent. */
-  anomalies?: { stage: AnomalyStage; sink: Pick<AnomalySink, 'publish'> };
+  anomalies?: { stage: AnomalyStage; sink: Pick<AnomalySink, 'publish' | 'close'> };
 }
 
 function rejectionOf(err: unknown): Rejection {
@@ -84,8 +84,11 @@ export class SampleWorker {
     if (dead.length > 0) this.deps.log.debug({ topic: batch.topic, partition: batch.partition, dead: dead.length }, 'dead-lettered samples');
   }
 
+  /** Leaves the group, then closes everything the worker writes through. */
   async stop(): Promise<void> {
     await this.consumer?.close();
     await this.dlq?.close();
+    await this.deps.store.close();
+    await this.deps.anomalies?.sink.close();
   }
 }

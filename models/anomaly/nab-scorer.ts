@@ -258,12 +258,14 @@ export interface CorpusScore {
   normalized: number;
 }
 
-/** Scores every file at one threshold and normalises the total against the null and perfect detectors. */
+/** Scores every file at one threshold and normalises the total against the null and perfect detectors (NaN without windows). */
 export function scoreCorpus(files: readonly ScoredFileInput[], profile: NabProfileName, threshold: number): CorpusScore {
   const cost = NAB_PROFILES[profile];
   const scored = files.map((f) => ({ key: f.key, ...scoreFile(f.scores, f.weights, cost, threshold) }));
   const raw = scored.reduce((s, f) => s + f.score, 0);
   const nullScore = -cost.fnWeight * files.reduce((s, f) => s + f.weights.scorableWindows, 0);
   const perfectScore = cost.tpWeight * files.reduce((s, f) => s + f.weights.windowCount, 0);
-  return { profile, threshold, files: scored, raw, nullScore, perfectScore, normalized: normalizeScore(raw, nullScore, perfectScore) };
+  // A corpus without windows (e.g. only artificialNoAnomaly) has no NAB normalisation: NaN, as 0/0.
+  const normalized = perfectScore === nullScore ? Number.NaN : normalizeScore(raw, nullScore, perfectScore);
+  return { profile, threshold, files: scored, raw, nullScore, perfectScore, normalized };
 }

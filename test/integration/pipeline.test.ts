@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createIlpSender, questdbTable, topicsFor, type BusProducer, type OutgoingMessage } from '../../core/index.ts';
+import { createIlpSender, questdbTable, topicsFor, topicSpecs, type BusProducer, type OutgoingMessage } from '../../core/index.ts';
 import { malformedVariant, SyntheticFleet } from '../../ingest/index.ts';
 import { encodeHostSample, encodeVmSample } from '../../schemas/index.ts';
 import { DLQ_HEADERS, ensureSampleTables, QuestDbSampleStore, SampleWorker } from '../../streams/index.ts';
@@ -25,7 +25,7 @@ describe('samples through real Kafka into real QuestDB', () => {
   const malformed = Array.from({ length: 10 }, (_, i) => malformedVariant(i, ticks[0]!.vms[i]!));
 
   before(async () => {
-    await bus.ensureTopics([topics.hostSamples, topics.vmSamples, topics.deadLetter].map((topic) => ({ topic, partitions: 3 })));
+    await bus.ensureTopics(topicSpecs(config, 3));
     await ensureSampleTables(config, questdb);
     producer = await bus.producer();
     const store = new QuestDbSampleStore(await createIlpSender(config), config);
@@ -36,7 +36,7 @@ describe('samples through real Kafka into real QuestDB', () => {
   after(async () => {
     await worker?.stop();
     await producer?.close();
-    await bus.deleteTopics([topics.hostSamples, topics.vmSamples, topics.deadLetter]);
+    await bus.deleteTopics(Object.values(topics));
     for (const t of [vmTable, hostTable]) await questdb.query(`drop table if exists ${t}`);
     await questdb.close();
   });

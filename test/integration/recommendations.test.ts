@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildApi } from '../../api/index.ts';
 import { ACTUATOR_MIGRATIONS } from '../../actuators/index.ts';
-import { createIlpSender, migrate, questdbTable, topicsFor, type PgPool } from '../../core/index.ts';
+import { createIlpSender, migrate, questdbTable, topicsFor, topicSpecs, type PgPool } from '../../core/index.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { runFleet, SamplePublisher, SyntheticFleet } from '../../ingest/index.ts';
 import { SCHEDULER_MIGRATIONS, type ActionPlan } from '../../scheduler/index.ts';
@@ -35,7 +35,7 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     db = await createTempDatabase();
     pool = db.pool;
     await migrate(pool, [...SCHEDULER_MIGRATIONS, ...ACTUATOR_MIGRATIONS]);
-    await bus.ensureTopics([topics.hostSamples, topics.vmSamples, topics.deadLetter].map((topic) => ({ topic, partitions: 2 })));
+    await bus.ensureTopics(topicSpecs(config, 2));
     await ensureSampleTables(config, questdb);
     worker = new SampleWorker({ bus, store: new QuestDbSampleStore(await createIlpSender(config), config), topics, groupId: `${topics.vmSamples}-g`, log });
     await worker.start();
@@ -47,7 +47,7 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     const steps = [
       () => api?.close(),
       () => worker?.stop(),
-      () => bus.deleteTopics([topics.hostSamples, topics.vmSamples, topics.deadLetter]),
+      () => bus.deleteTopics(Object.values(topics)),
       async () => { for (const t of ['vm_samples', 'host_samples']) await questdb.query(`drop table if exists ${questdbTable(config, t)}`); },
       () => questdb.close(),
       () => db?.drop(),

@@ -1,0 +1,81 @@
+import { StreamingAnomalyDetector, type AnomalyExplanation, type DetectorOptions, type DetectorOutput } from './detector.ts';
+
+/** An alarm raised on one series: what, when, how anomalous and why. */
+export interface AnomalyEvent {
+  /** Series key, e.g. `host-7/cpu_util`: names the metric the event is about. */
+  series: string;
+  ts: number;
+  score: number;
+  explanation: AnomalyExplanation;
+  /** One line for people: value against expectation and the reason. */
+  message: string;
+}
+
+function fmt(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toPrecision(4);
+}
+
+/** Human-readable line for an event's explanation (prefixed with the series when given). */
+export function describeAnomaly(series: string | undefined, e: AnomalyExplanation): string {
+  const scale = e.typicalDeviation > 0 ? `, ${fmt(Math.abs(e.deviation) / e.typicalDeviation)}× the typical change` : '';
+  const sign = e.deviation >= 0 ? '+' : '';
+  const why = {
+    'new-extreme': `outside everything seen so far [${fmt(e.min)}, ${fmt(e.max)}]`,
+    'unusual-change': 'a change larger than almost any seen before',
+    'novel-pattern': 'a sequence of levels never seen before',
+    'unusual-run': 'an unusually long run of surprising samples',
+    none: 'no single cause',
+  }[e.reason];
+  return `${series ? `${series}: ` : ''}${fmt(e.value)} vs expected ${fmt(e.expected)} (${sign}${fmt(e.deviation)}${scale}); ${why}`;
+}
+
+/**
+ * One detector per series, created on first sight: the per-series state the streaming worker
+ * keeps. Series are independent, so a bank can be sharded by series key across workers.
+ */
+export class AnomalyDetectorBank {
+  private readonly detectors = new Map<string, StreamingAnomalyDetector>();
+
+  constructor(private readonly options: Partial<DetectorOptions> = {}) {}
+
+  /** Number of series seen. */
+  get size(): number {
+    return this.detectors.size;
+  }
+
+  /** Feeds one sample of one series; returns the detector's output and, on an alarm, the event. */
+  update(series: string, ts: number, value: number): DetectorOutput & { event?: AnomalyEvent } {
+    let d = this.detectors.get(series);
+    if (!d) {
+      d = new StreamingAnomalyDetector(this.options);
+      this.detectors.set(series, d);
+    }
+    const out = d.update(ts, value);
+    if (!out.alarm) return out;
+    return { ...out, event: { series, ts, score: out.score, explanation: out.explanation, message: describeAnomaly(series, out.explanation) } };
+  }
+
+  /** Forgets a series (e.g. a deleted VM). */
+  drop(series: string): boolean {
+    return this.detectors.delete(series);
+  }
+}
+
+/** What the streams worker's per-series port (`SeriesDetector` in streams/anomaly-stage.ts) expects. */
+export interface SeriesVerdict {
+  score: number;
+  expected: number;
+  explanation: string;
+  alarm: boolean;
+}
+
+/** A detector for one series shaped for the streams stage: text explanation, expected value in the metric's unit. */
+export function createSeriesDetector(options: Partial<DetectorOptions> = {}): { update(ts: number, value: number): SeriesVerdict } {
+  const detector = new StreamingAnomalyDetector(options);
+  return {
+    update(ts: number, value: number): SeriesVerdict {
+      const out = detector.update(ts, value);
+      return { score: out.score, expected: out.explanation.expected, explanation: describeAnomaly(undefined, out.explanation), alarm: out.alarm };
+    },
+  };
+}

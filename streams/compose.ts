@@ -1,0 +1,21 @@
+import { createIlpSender, topicsFor, type Config, type Logger, type MessageBus } from '../core/index.ts';
+import { createSeriesDetector } from '../models/index.ts';
+import { AnomalySink } from './anomaly-sink.ts';
+import { AnomalyStage } from './anomaly-stage.ts';
+import { QuestDbSampleStore } from './sample-store.ts';
+import { SampleWorker } from './worker.ts';
+
+/**
+ * Wires a streams worker: QuestDB sample store, and online anomaly scoring (the models'
+ * streaming detector per VM and metric) publishing to `<prefix>.anomalies` and QuestDB.
+ */
+export async function createSampleWorker(config: Config, bus: MessageBus, log: Logger, opts: { groupId?: string; anomalies?: boolean } = {}): Promise<SampleWorker> {
+  const topics = topicsFor(config);
+  const store = new QuestDbSampleStore(await createIlpSender(config), config);
+  let anomalies: ConstructorParameters<typeof SampleWorker>[0]['anomalies'];
+  if (opts.anomalies ?? true) {
+    const stage = new AnomalyStage(() => createSeriesDetector({ probationSamples: config.anomaly.probationSamples, minChange: config.anomaly.minChange }));
+    anomalies = { stage, sink: new AnomalySink(await bus.producer(), topics.anomalies, await createIlpSender(config), config) };
+  }
+  return new SampleWorker({ bus, store, topics, groupId: opts.groupId ?? `${config.kafka.topicPrefix}-streams`, log, anomalies });
+}
