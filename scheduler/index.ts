@@ -2,3 +2,4 @@ export * from './types.ts';
 export { planConsolidation, withinCapacity, CAPACITY_TOLERANCE } from './ffd.ts';
 export { buildSnapshot } from './snapshot.ts';
 export { SCHEDULER_MIGRATIONS, savePlan, latestPlan, saveInventory, listHosts, type HostInventory } from './plan-store.ts';
+export * from './backtest/index.ts';

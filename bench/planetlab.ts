@@ -1,0 +1,166 @@
+/**
+ * PlanetLab consolidation benchmark: the CloudSim 3.0.3 experiment of Beloglazov & Buyya (2012)
+ * replayed in NovaCron's backtest simulator, reference policies beside their published rows,
+ * then our policy. Spec: ../shared/docs/planetlab-benchmark.md.
+ *
+ *   npm run bench:planetlab -- --day 20110303 [--traces DIR] [--order FILE] [--policies a,b,c] [--ours NAME]
+ *
+ * The last line is always `planetlab <day> energy_kWh=… migrations=… SLATAH=…% PDM=…% SLAV=…%`
+ * for our policy.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { describeError, loadConfig, NovaError } from '../core/index.ts';
+import {
+  ALL_POLICIES,
+  createPolicy,
+  defaultOrderFile,
+  loadPlanetLabDay,
+  planetLabExperiment,
+  referenceRow,
+  runBacktest,
+  type BacktestResult,
+  type ReferenceRow,
+} from '../scheduler/index.ts';
+
+const DEFAULT_POLICIES = ['npa', 'dvfs', 'thr-mmt-0.8', 'thr-mmt-1.0', 'iqr-mmt-1.5', 'mad-mmt-2.5', 'lr-mmt-1.2', 'nova-fq'];
+const OURS = 'nova-fq';
+const BASELINE = 'lr-mmt-1.2';
+
+const USAGE = `usage: npm run bench:planetlab -- [--day YYYYMMDD] [--traces DIR] [--order FILE] [--policies LIST] [--ours NAME]
+  --day       PlanetLab day folder name (default 20110303)
+  --traces    folder holding <day>/ folders (default <NOVACRON_DATA>/traces/planetlab)
+  --order     file-order list: one trace name per line = VM numbering CloudSim saw
+              (default <NOVACRON_DATA>/../docs/planetlab-file-order-<day>.txt; sorted order when absent)
+  --policies  comma-separated, from: ${Object.keys(ALL_POLICIES).join(', ')}
+              (default ${DEFAULT_POLICIES.join(',')})
+  --ours      policy reported on the last line (default ${OURS}; always run)`;
+
+interface Args {
+  day: string;
+  traces: string;
+  order: string;
+  policies: string[];
+  ours: string;
+}
+
+function parse(argv: string[]): Args {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        day: { type: 'string', default: '20110303' },
+        traces: { type: 'string' },
+        order: { type: 'string' },
+        policies: { type: 'string' },
+        ours: { type: 'string', default: OURS },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (cause) {
+    throw new NovaError('BENCH_USAGE', `${(cause as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const config = loadConfig();
+  const day = values.day;
+  if (!/^[\w.-]+$/.test(day)) throw new NovaError('BENCH_USAGE', `--day must be a folder name such as 20110303, got ${JSON.stringify(day)}`);
+  const ours = values.ours.toLowerCase();
+  const policies = (values.policies ?? DEFAULT_POLICIES.join(',')).split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
+  for (const p of [...policies, ours]) if (!(p in ALL_POLICIES)) throw new NovaError('BENCH_USAGE', `unknown policy "${p}"\n${USAGE}`);
+  // Our policy is always run, and last, so the final line can report it.
+  const ordered = [...policies.filter((p) => p !== ours), ours];
+  return {
+    day,
+    traces: values.traces ?? join(config.dataDir, 'traces', 'planetlab'),
+    order: values.order ?? defaultOrderFile(config.dataDir, day),
+    policies: [...new Set(ordered)],
+    ours,
+  };
+}
+
+const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+const lpad = (s: string, n: number): string => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
+const pct = (x: number, digits: number): string => (x * 100).toFixed(digits);
+
+const COLUMNS: Array<[string, number]> = [['policy', 34], ['energy kWh', 11], ['migrations', 11], ['SLATAH %', 9], ['PDM %', 7], ['SLAV %', 9], ['active host-h', 14], ['shutdowns', 10], ['runtime', 9]];
+
+function line(cells: string[]): string {
+  return cells.map((c, i) => (i === 0 ? pad(c, COLUMNS[0]![1]) : lpad(c, COLUMNS[i]![1]))).join(' ');
+}
+
+function resultLine(label: string, r: BacktestResult): string {
+  return line([label, r.energyKWh.toFixed(2), String(r.migrations), pct(r.slatah, 2), pct(r.pdm, 2), pct(r.slav, 5), r.activeHostHours.toFixed(1), String(r.hostShutdowns), `${(r.runtimeMs / 1000).toFixed(2)} s`]);
+}
+
+function referenceLine(ref: ReferenceRow): string {
+  const opt = (x: number | undefined, digits: number): string => (x === undefined ? '—' : x.toFixed(digits));
+  return line([`  ref: CloudSim 3.0.3${ref.order === 'sorted' ? ' (sorted)' : ''}`, ref.energyKWh.toFixed(2), ref.migrations === undefined ? '—' : String(ref.migrations), opt(ref.slatahPct, 2), opt(ref.pdmPct, 2), opt(ref.slavPct, 5), '—', ref.hostShutdowns === undefined ? '—' : String(ref.hostShutdowns), '']);
+}
+
+function main(): void {
+  const args = parse(process.argv.slice(2));
+  const dayDir = join(args.traces, args.day);
+  const loaded = loadPlanetLabDay(dayDir, args.order);
+  const exp = planetLabExperiment(loaded.workload);
+  const orderKind = loaded.order.kind;
+  const orderNote = loaded.order.kind === 'order-file'
+    ? `file-order list ${loaded.order.path}`
+    : `SORTED file names (${loaded.order.reason}); CloudSim numbers VMs in directory-listing order, so only baselines run here are comparable`;
+  if (loaded.order.kind === 'sorted') process.stderr.write(`[planetlab] note: ${orderNote}\n`);
+
+  const out: string[] = [];
+  out.push(`PlanetLab consolidation benchmark — CloudSim 3.0.3 experiment (Beloglazov & Buyya 2012), spec ../shared/docs/planetlab-benchmark.md`);
+  out.push(`day ${args.day}: ${exp.vmCount} VMs, ${exp.hostCount} hosts, ${exp.ticks} decision ticks of ${exp.interval} s; traces ${dayDir}`);
+  out.push(`VM order: ${orderNote}`);
+  out.push('');
+  out.push(line(COLUMNS.map(([name]) => name)));
+  out.push('-'.repeat(COLUMNS.reduce((s, [, w]) => s + w + 1, -1)));
+
+  const results = new Map<string, BacktestResult>();
+  for (const name of args.policies) {
+    const policy = createPolicy(name);
+    process.stderr.write(`[planetlab] ${policy.name} …`);
+    let lastReport = performance.now();
+    const result = runBacktest(exp, policy, {
+      onTick: (tick, ticks) => {
+        // Progress only on slow runs: a line every 2 s of wall time.
+        if (performance.now() - lastReport > 2000) {
+          lastReport = performance.now();
+          process.stderr.write(` ${tick}/${ticks}`);
+        }
+      },
+    });
+    process.stderr.write(` done in ${(result.runtimeMs / 1000).toFixed(2)} s\n`);
+    results.set(name, result);
+    const label = name === args.ours ? `${result.policy} (ours)` : result.policy;
+    out.push(resultLine(label, result));
+    const ref = referenceRow(args.day, result.policy, orderKind);
+    if (ref !== undefined) out.push(referenceLine(ref));
+  }
+
+  const ours = results.get(args.ours)!;
+  const baseline = results.get(BASELINE);
+  out.push('');
+  if (ours.unplacedVms > 0) out.push(`note: ${ours.unplacedVms} VMs could not be placed at t = 0 and never ran`);
+  out.push(`ours: ${ours.policy} — ${ours.finishedVms} VMs finished (zero demand), mean active hosts at ticks ${ours.meanActiveHostsAtTicks.toFixed(1)}, migrations by reason ${JSON.stringify(ours.migrationsByReason)}`);
+  if (baseline !== undefined && baseline !== ours) {
+    const energy = (ours.energyKWh - baseline.energyKWh) / baseline.energyKWh;
+    const met = ours.energyKWh < baseline.energyKWh && ours.slav <= baseline.slav && ours.migrations * 2 <= baseline.migrations;
+    out.push(`vs ${baseline.policy} (same run, same VM order): energy ${energy >= 0 ? '+' : ''}${(energy * 100).toFixed(1)} %, migrations ${(ours.migrations / baseline.migrations).toFixed(2)}×, SLAV ${(ours.slav / baseline.slav).toFixed(2)}× — goal (less energy, SLAV no higher, ≤ half the migrations) ${met ? 'MET' : 'NOT met'}`);
+  }
+  out.push(`planetlab ${args.day} energy_kWh=${ours.energyKWh.toFixed(2)} migrations=${ours.migrations} SLATAH=${pct(ours.slatah, 2)}% PDM=${pct(ours.pdm, 2)}% SLAV=${pct(ours.slav, 5)}%`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+try {
+  main();
+} catch (err) {
+  process.stderr.write(`planetlab: ${describeError(err)}\n`);
+  process.exit(err instanceof NovaError && err.code === 'BENCH_USAGE' ? 2 : 1);
+}

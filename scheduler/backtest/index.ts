@@ -1,0 +1,16 @@
+export { runBacktest, type BacktestOptions, type BacktestResult } from './simulator.ts';
+export { HISTORY_LENGTH, type BacktestPolicy, type Migration, type TickView } from './policy.ts';
+export { planetLabExperiment, migrationSeconds, PLANETLAB_HOST_TYPES, PLANETLAB_VM_TYPES, type Experiment, type ExperimentOptions, type HostType, type VmType } from './experiment.ts';
+export { parseTrace, utilizationAt, PLANETLAB_SAMPLES, type Workload } from './workload.ts';
+export { loadPlanetLabDay, defaultOrderFile, readOrderFile, type LoadedDay, type FileOrderSource } from './trace-files.ts';
+export { specPowerModel, intervalEnergy, HP_PROLIANT_ML110_G4, HP_PROLIANT_ML110_G5, type PowerModel } from './power.ts';
+export { allocateCpu, ROLE_NORMAL, ROLE_OUT, ROLE_IN } from './cpu.ts';
+export { MetricsRecorder, type SlaMetrics } from './metrics.ts';
+export { TentativeFleet } from './tentative.ts';
+export { staticThreshold, medianAbsoluteDeviation, interQuartileRange, localRegression, type OverloadDetector } from './overload.ts';
+export { planPabfd, findHostPabfd, selectMinimumMigrationTime, powerAtTick } from './pabfd.ts';
+export { firstFitPlacement, powerAwarePlacement } from './placement.ts';
+export { volatilityForecaster, DEFAULT_VOLATILITY_FORECASTER, type DemandForecast, type DemandForecaster, type VolatilityForecasterOptions } from './forecast.ts';
+export { novaPolicy, DEFAULT_NOVA_OPTIONS, type NovaPolicyOptions } from './nova-policy.ts';
+export { nonPowerAwarePolicy, dvfsPolicy, cloudSimPolicy, createPolicy, REFERENCE_POLICIES, NOVA_POLICIES, ALL_POLICIES } from './policies.ts';
+export { CLOUDSIM_REFERENCE, referenceRow, type ReferenceRow } from './reference.ts';
