@@ -10,6 +10,7 @@ import {
   type PowerOffAction,
   type VmDemand,
 } from './types.ts';
+import { FirstFitIndex } from './fit-index.ts';
 
 /** Relative slack on capacity checks, so the order floats are summed in never flips a decision. */
 export const CAPACITY_TOLERANCE = 1e-9;
@@ -146,10 +147,27 @@ function prepare(snapshot: FleetSnapshot, policy: ConsolidationPolicy): Fleet {
   const hosts: Host[] = raw.map((h, index) => ({ ...h, index, vms: [] }));
   const indexOf = new Map(hosts.map((h) => [h.id, h.index]));
 
-  const fitsSomeHost = (v: VmDemand) => hosts.some((h) => withinCapacity(v.cpuCores, h.cpuCap) && withinCapacity(v.memBytes, h.memCap));
+  // A VM fits some host iff it fits a host on the Pareto frontier of (CPU, memory) targets:
+  // a handful of shapes, instead of every host for every VM.
+  const frontier = paretoFrontier(hosts);
+  const fitsSomeHost = (v: VmDemand) => frontier.some((h) => withinCapacity(v.cpuCores, h.cpuCap) && withinCapacity(v.memBytes, h.memCap));
   const vms: Vm[] = sorted.map((v) => ({ id: v.vmId, host: indexOf.get(v.hostId)!, cpu: v.cpuCores, mem: v.memBytes, source: v.source, oversized: !fitsSomeHost(v) }));
   for (const v of vms) hosts[v.host]!.vms.push(v);
   return { hosts, vms };
+}
+
+/** Hosts not dominated in both CPU and memory target by another host (one per distinct shape). */
+function paretoFrontier(hosts: readonly Host[]): Host[] {
+  const byCpu = [...hosts].sort((a, b) => descending(a.cpuCap, b.cpuCap) || descending(a.memCap, b.memCap));
+  const out: Host[] = [];
+  let bestMem = -Infinity;
+  for (const h of byCpu) {
+    if (h.memCap > bestMem) {
+      out.push(h);
+      bestMem = h.memCap;
+    }
+  }
+  return out;
 }
 
 function sum(values: readonly number[]): number {
@@ -170,7 +188,12 @@ function pack(fleet: Fleet, initiallyKept: readonly number[]): Packing {
   const mem = new Array<number>(n).fill(0);
   const kept = new Array<boolean>(n).fill(false);
   const shedding = new Array<boolean>(n).fill(false);
-  const keptList: number[] = [];
+  // Kept hosts that take arrivals (kept, not shedding), searchable in host order.
+  const open = new FirstFitIndex(n);
+  const refresh = (h: number) => {
+    const host = fleet.hosts[h]!;
+    open.set(h, host.cpuCap - cpu[h]!, host.memCap - mem[h]!, kept[h]! && !shedding[h]);
+  };
   const hostOf = new Map<string, number>();
   const moves: Vm[] = [];
   const unplaced: Vm[] = [];
@@ -183,12 +206,13 @@ function pack(fleet: Fleet, initiallyKept: readonly number[]): Packing {
     cpu[h]! += v.cpu;
     mem[h]! += v.mem;
     hostOf.set(v.id, h);
+    if (kept[h]) refresh(h);
+    if (v.host !== h && !kept[v.host]) refreshResidual(v.host);
   };
   // Keeps host h: VMs that must stay (`forced`) go first, then its other VMs stay while they fit.
   const keep = (h: number, forced: readonly Vm[] = []) => {
     kept[h] = true;
-    const at = keptList.findIndex((k) => k > h);
-    keptList.splice(at < 0 ? keptList.length : at, 0, h);
+    closed.set(h, 0, 0, false);
     for (const v of forced) {
       place(h, v);
       unplaced.push(v);
@@ -198,6 +222,28 @@ function pack(fleet: Fleet, initiallyKept: readonly number[]): Packing {
       if (fitsRaw(h, cpu[h]!, mem[h]!, v)) place(h, v);
       else shedding[h] = true;
     }
+    refresh(h);
+  };
+  // Unkept hosts, searchable by the room left once their own unplaced VMs stay (residual).
+  // The residual of a host changes only when one of its VMs is placed elsewhere.
+  const residualCpu = new Float64Array(n);
+  const residualMem = new Float64Array(n);
+  const closed = new FirstFitIndex(n);
+  const refreshResidual = (h: number) => {
+    const host = fleet.hosts[h]!;
+    let c = 0;
+    let m = 0;
+    let shed = false;
+    for (const u of host.vms) {
+      if (hostOf.has(u.id)) continue;
+      if (fitsRaw(h, c, m, u)) {
+        c += u.cpu;
+        m += u.mem;
+      } else shed = true;
+    }
+    residualCpu[h] = c;
+    residualMem[h] = m;
+    closed.set(h, host.cpuCap - c, host.memCap - m, !kept[h] && !shed);
   };
   // Would keeping unkept host `h` (its own VMs staying first) leave `v` on it?
   const openingHolds = (h: number, v: Vm): boolean => {
@@ -223,16 +269,21 @@ function pack(fleet: Fleet, initiallyKept: readonly number[]): Packing {
     if (pinned.length > 0) keep(h.index, pinned);
   }
   for (const h of [...initiallyKept].sort((a, b) => a - b)) if (!kept[h]) keep(h);
+  for (let h = 0; h < n; h++) if (!kept[h]) refreshResidual(h);
   for (const v of fleet.vms) {
     if (hostOf.has(v.id)) continue;
     // v's own host, if kept, already refused it (it sheds), so first fit only looks elsewhere.
-    let target = keptList.find((h) => !shedding[h] && fitsRaw(h, cpu[h]!, mem[h]!, v));
+    const found = open.firstFit(v.cpu, v.mem, (h) => fitsRaw(h, cpu[h]!, mem[h]!, v));
+    let target = found >= 0 ? found : undefined;
     if (target === undefined) {
-      for (let h = 0; h < n; h++) {
-        if (kept[h] || !openingHolds(h, v)) continue;
+      // First unkept host, in order, whose keeping would hold v: another host with room left by
+      // its own VMs, or v's own host if v would stay there.
+      const other = closed.firstFit(v.cpu, v.mem, (h) => h !== v.host && fitsRaw(h, residualCpu[h]!, residualMem[h]!, v));
+      const own = !kept[v.host] && openingHolds(v.host, v) ? v.host : -1;
+      const h = other < 0 ? own : own < 0 ? other : Math.min(other, own);
+      if (h >= 0) {
         keep(h);
         if (!hostOf.has(v.id)) target = h;
-        break;
       }
     }
     if (hostOf.has(v.id)) continue;
