@@ -3,3 +3,4 @@ export { planConsolidation, withinCapacity, CAPACITY_TOLERANCE } from './ffd.ts'
 export { buildSnapshot } from './snapshot.ts';
 export { SCHEDULER_MIGRATIONS, savePlan, latestPlan, saveInventory, listHosts, type HostInventory } from './plan-store.ts';
 export * from './backtest/index.ts';
+export { PlacementState, type PlacementRequest, type PlacementDecision } from './placement.ts';
