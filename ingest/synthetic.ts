@@ -74,7 +74,8 @@ export class SyntheticFleet implements FleetSource {
       const daily = 0.5 * (1 + Math.cos((2 * Math.PI * (hour - p.peakHour)) / 24));
       const burst = this.rand() < p.burstChance ? 0.5 * this.rand() : 0;
       const util = Math.min(1, Math.max(0, p.base + p.amplitude * daily + p.noise * gaussian(this.rand) + burst));
-      const mem = Math.min(1, Math.max(0.05, p.memFraction + 0.02 * gaussian(this.rand)));
+      // Memory moves slowly in real VMs: a small wobble, not per-sample jitter like CPU.
+      const mem = Math.min(1, Math.max(0.05, p.memFraction + 0.003 * gaussian(this.rand)));
       return {
         ts, hostId: vm.hostId, vmId: vm.vmId,
         cpuUsedCores: util * vm.vcpus, vcpus: vm.vcpus,

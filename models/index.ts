@@ -4,3 +4,4 @@ export { forecastVm, MIN_EWMA_POINTS, type VmUsagePoint, type VmMeta, type Forec
 export { loadVmHistory, type VmHistory, type HistoryOptions } from './history.ts';
 export { forecastFleet, type FleetForecastOptions } from './forecast-fleet.ts';
 export * from './anomaly/index.ts';
+export * as forecast from './forecast/index.ts';
