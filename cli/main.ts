@@ -12,6 +12,7 @@ usage: ./novacron <command> [options]
   simulate               produce a synthetic or PlanetLab fleet's samples to Kafka
   worker                 run the streams consumer (Kafka → validate/DLQ → QuestDB)
   plan                   forecast, plan consolidation, dry-run it against libvirt, store it
+  train                  train the quantile forecaster on QuestDB history; register it (promoted only if it beats the baselines)
   serve                  run the HTTP API
 
 Each command takes --help.
@@ -39,15 +40,17 @@ async function main(argv: string[]): Promise<number> {
     case 'simulate':
     case 'worker':
     case 'serve':
-    case 'plan': {
+    case 'plan':
+    case 'train': {
       const usage: Record<string, string> = {
         worker: 'usage: ./novacron worker   (consumes the sample topics into QuestDB until Ctrl-C)',
         serve: 'usage: ./novacron serve    (HTTP API on NOVACRON_API_HOST:NOVACRON_API_PORT until Ctrl-C)',
         plan: 'usage: ./novacron plan     (one planning cycle over the samples in QuestDB)',
+        train: 'usage: ./novacron train    (train + evaluate the forecaster on QuestDB history, register the version in PostgreSQL)',
       };
       if (usage[command] && (rest.includes('--help') || rest.includes('-h'))) return say(usage[command]!), 0;
       const commands = await import('./service-commands.ts');
-      const run = { simulate: commands.simulateCommand, worker: commands.workerCommand, serve: commands.serveCommand, plan: commands.planCommand }[command];
+      const run = { simulate: commands.simulateCommand, worker: commands.workerCommand, serve: commands.serveCommand, plan: commands.planCommand, train: commands.trainCommand }[command];
       return run(rest, config, log);
     }
     default:

@@ -2,6 +2,7 @@ import { buildApi } from '../api/index.ts';
 import { ACTUATOR_MIGRATIONS } from '../actuators/index.ts';
 import { createBus, createPgPool, migrate, questdbPgUrl, QuestDbClient, topicsFor, topicSpecs, type Config, type Logger } from '../core/index.ts';
 import { runFleet, SamplePublisher } from '../ingest/index.ts';
+import { forecast } from '../models/index.ts';
 import { SCHEDULER_MIGRATIONS } from '../scheduler/index.ts';
 import { createSampleWorker, ensureSampleTables } from '../streams/index.ts';
 import { apiDeps } from './api-deps.ts';
@@ -90,6 +91,21 @@ export async function planCommand(_argv: string[], config: Config, log: Logger):
     const { planId, plan, dryRun } = await runPlanningCycle({ config, questdb, pool, log });
     say(`plan #${planId}: hosts ${plan.hostsBefore} → ${plan.hostsAfter}, ${plan.actions.length} actions; dry run ${dryRun.ok} ok, ${dryRun.blocked} blocked`);
     for (const r of dryRun.results) say(`  ${r.status.padEnd(7)} ${r.action.reason}${r.reason ? ` — blocked: ${r.reason}` : ''}`);
+    return 0;
+  } finally {
+    await Promise.all([pool.end(), questdb.close()]);
+  }
+}
+
+/** `novacron train`: trains the quantile forecaster on the fleet history in QuestDB and registers it. */
+export async function trainCommand(_argv: string[], config: Config, _log: Logger): Promise<number> {
+  const pool = createPgPool(config.databaseUrl);
+  const questdb = new QuestDbClient(questdbPgUrl(config));
+  try {
+    await migrate(pool, forecast.FORECAST_REGISTRY_MIGRATIONS);
+    say('train: reading two weeks of VM history from QuestDB, training, evaluating against the baselines');
+    const { version, result } = await forecast.trainFromQuestDb(questdb, config, pool, { log: (line) => say(`  ${line}`) });
+    say(`train: ${version.name} v${version.version} ${version.status} (backend ${version.backend}, inference ${version.inferenceEngine}, ${result.splits.length} series): ${version.reason}`);
     return 0;
   } finally {
     await Promise.all([pool.end(), questdb.close()]);
