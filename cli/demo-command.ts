@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { ALL_MIGRATIONS } from './migrations.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApi } from '../api/index.ts';
-import { ACTUATOR_MIGRATIONS } from '../actuators/index.ts';
 import { createBus, createPgPool, loadConfig, migrate, questdbPgUrl, questdbTable, QuestDbClient, topicsFor, topicSpecs, type Config, type Logger } from '../core/index.ts';
 import { runFleet, SamplePublisher } from '../ingest/index.ts';
-import { SCHEDULER_MIGRATIONS } from '../scheduler/index.ts';
 import { stackUp } from '../stack/index.ts';
 import { ANOMALY_TABLE, createSampleWorker, ensureSampleTables, SAMPLE_TABLES, type SampleWorker } from '../streams/index.ts';
 import { apiDeps } from './api-deps.ts';
@@ -55,7 +54,7 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
     await bus.ensureTopics(topicSpecs(config));
     for (const t of [...Object.values(SAMPLE_TABLES), ANOMALY_TABLE]) await questdb.query(`drop table if exists ${questdbTable(config, t)}`);
     await ensureSampleTables(config, questdb);
-    await migrate(pool, [...SCHEDULER_MIGRATIONS, ...ACTUATOR_MIGRATIONS]);
+    await migrate(pool, ALL_MIGRATIONS);
 
     worker = await createSampleWorker(config, bus, log, { groupId });
     await worker.start();

@@ -2,8 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config, Logger, PgPool, QuestDbClient } from '../core/index.ts';
 import { dryRunPlan, recordDryRun, UriTemplateDirectory, VirshHypervisor, writeTestNode, type DryRunReport, type HypervisorDirectory } from '../actuators/index.ts';
-import { forecastFleet, type VmForecast } from '../models/index.ts';
+import { forecast, forecastFleet, type VmForecast } from '../models/index.ts';
 import { buildSnapshot, planConsolidation, saveInventory, savePlan, DEFAULT_POLICY, type ActionPlan, type ConsolidationPolicy, type FleetSnapshot } from '../scheduler/index.ts';
+
+/** Registry name of the VM demand forecaster (`./novacron train` registers under it). */
+export const FORECAST_MODEL_NAME = 'vm-demand';
 
 export interface CycleResult {
   planId: number;
@@ -46,7 +49,9 @@ export async function runPlanningCycle(deps: {
   mirrorTestNodes?: boolean;
 }): Promise<CycleResult> {
   const now = deps.now ?? Date.now();
-  const forecasts = await forecastFleet(deps.questdb, deps.config, { horizonMinutes: 60, now });
+  // The registry's promoted quantile model when there is one; the baselines otherwise.
+  const serving = await forecast.servingModel(deps.pool, FORECAST_MODEL_NAME);
+  const forecasts = await forecastFleet(deps.questdb, deps.config, { horizonMinutes: 60, now, model: serving?.model, quantile: 0.9 });
   const snapshot = await buildSnapshot(deps.questdb, deps.config, forecasts, now);
   const plan = planConsolidation(snapshot, deps.policy ?? DEFAULT_POLICY);
   const planId = await savePlan(deps.pool, plan);

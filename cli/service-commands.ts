@@ -1,14 +1,13 @@
 import { buildApi } from '../api/index.ts';
-import { ACTUATOR_MIGRATIONS } from '../actuators/index.ts';
+import { ALL_MIGRATIONS } from './migrations.ts';
 import { createBus, createPgPool, migrate, questdbPgUrl, QuestDbClient, topicsFor, topicSpecs, type Config, type Logger } from '../core/index.ts';
 import { runFleet, SamplePublisher } from '../ingest/index.ts';
 import { forecast } from '../models/index.ts';
-import { SCHEDULER_MIGRATIONS } from '../scheduler/index.ts';
 import { createSampleWorker, ensureSampleTables } from '../streams/index.ts';
 import { apiDeps } from './api-deps.ts';
 import { fleetFor, FLEET_USAGE, parseFleetOptions, stepsFor } from './fleet-options.ts';
 import { say } from './output.ts';
-import { runPlanningCycle } from './planning-cycle.ts';
+import { FORECAST_MODEL_NAME, runPlanningCycle } from './planning-cycle.ts';
 import { untilSignal } from './run-until-signal.ts';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -72,7 +71,7 @@ export async function workerCommand(_argv: string[], config: Config, log: Logger
 export async function serveCommand(_argv: string[], config: Config, log: Logger): Promise<number> {
   const pool = createPgPool(config.databaseUrl);
   const questdb = new QuestDbClient(questdbPgUrl(config));
-  await migrate(pool, [...SCHEDULER_MIGRATIONS, ...ACTUATOR_MIGRATIONS]);
+  await migrate(pool, ALL_MIGRATIONS);
   const api = await buildApi(apiDeps(pool, questdb, createBus(config, log), log));
   const url = await api.listen({ host: config.api.host, port: config.api.port });
   say(`serve: API at ${url} (docs ${url}/docs; Ctrl-C to stop)`);
@@ -87,7 +86,7 @@ export async function planCommand(_argv: string[], config: Config, log: Logger):
   const pool = createPgPool(config.databaseUrl);
   const questdb = new QuestDbClient(questdbPgUrl(config));
   try {
-    await migrate(pool, [...SCHEDULER_MIGRATIONS, ...ACTUATOR_MIGRATIONS]);
+    await migrate(pool, ALL_MIGRATIONS);
     const { planId, plan, dryRun } = await runPlanningCycle({ config, questdb, pool, log });
     say(`plan #${planId}: hosts ${plan.hostsBefore} → ${plan.hostsAfter}, ${plan.actions.length} actions; dry run ${dryRun.ok} ok, ${dryRun.blocked} blocked`);
     for (const r of dryRun.results) say(`  ${r.status.padEnd(7)} ${r.action.reason}${r.reason ? ` — blocked: ${r.reason}` : ''}`);
@@ -102,9 +101,9 @@ export async function trainCommand(_argv: string[], config: Config, _log: Logger
   const pool = createPgPool(config.databaseUrl);
   const questdb = new QuestDbClient(questdbPgUrl(config));
   try {
-    await migrate(pool, forecast.FORECAST_REGISTRY_MIGRATIONS);
+    await migrate(pool, ALL_MIGRATIONS);
     say('train: reading two weeks of VM history from QuestDB, training, evaluating against the baselines');
-    const { version, result } = await forecast.trainFromQuestDb(questdb, config, pool, { log: (line) => say(`  ${line}`) });
+    const { version, result } = await forecast.trainFromQuestDb(questdb, config, pool, { name: FORECAST_MODEL_NAME, log: (line) => say(`  ${line}`) });
     say(`train: ${version.name} v${version.version} ${version.status} (backend ${version.backend}, inference ${version.inferenceEngine}, ${result.splits.length} series): ${version.reason}`);
     return 0;
   } finally {

@@ -1,5 +1,6 @@
 /** How a forecast was made; the scheduler records it in each action's explanation. */
-export type ForecastMethod = 'seasonal-naive' | 'ewma' | 'last-value';
+/** 'quantile-mlp': the registry's promoted TF.js model (its p95 fields hold the policy's quantile). */
+export type ForecastMethod = 'seasonal-naive' | 'ewma' | 'last-value' | 'quantile-mlp';
 
 /** Predicted demand of one VM over the next horizon. */
 export interface VmForecast {

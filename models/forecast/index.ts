@@ -23,3 +23,4 @@ export { trainAndEvaluate, chooseEngine, type PipelineOptions, type PipelineResu
 export { FORECAST_REGISTRY_MIGRATIONS, registerModelVersion, servingModel, listModelVersions, type NewModelVersion, type ModelVersionSummary, type StoredModel } from './registry.ts';
 export { mulberry32, hashString } from './random.ts';
 export { historiesToSeries, trainFromQuestDb, FLEET_GROUPS, type FleetTrainingOptions } from './fleet-source.ts';
+export { quantileDemand, type QuantileDemand } from './serve.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createIlpSender, migrate, questdbTable } from '../../core/index.ts';
 import { SyntheticFleet } from '../../ingest/index.ts';
-import { forecast } from '../../models/index.ts';
+import { forecast, forecastFleet } from '../../models/index.ts';
 import { ensureSampleTables, QuestDbSampleStore, SAMPLE_TABLES } from '../../streams/index.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { isolatedConfig, questdbFor } from './harness.ts';
@@ -57,5 +57,13 @@ describe('forecaster trains on fleet history in QuestDB and registers the versio
       assert.equal(serving?.id, version.id);
       assert.ok(serving?.model, 'weights rebuild into a model');
     } else assert.equal(serving, undefined, 'a rejected version is never served');
+
+    // Planning forecasts come from the model for every VM with a full lag window, bounded by capacity.
+    const planned = await forecastFleet(questdb, config, { now: last + 1, model: result.model, quantile: 0.9 });
+    assert.equal(planned.length, 20);
+    assert.ok(planned.every((f) => f.method === 'quantile-mlp'), `methods: ${[...new Set(planned.map((f) => f.method))]}`);
+    assert.ok(planned.every((f) => f.p95CpuCores >= 0 && f.p95CpuCores <= f.vcpus && f.p95MemBytes <= f.memTotalBytes));
+    const p99 = await forecastFleet(questdb, config, { now: last + 1, model: result.model, quantile: 0.99 });
+    assert.ok(p99.every((f, i) => f.p95CpuCores >= planned[i]!.p95CpuCores - 1e-9), 'the p99 plan never asks for less than the p90 plan');
   });
 });

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
+import { ALL_MIGRATIONS } from '../../cli/migrations.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildApi } from '../../api/index.ts';
-import { ACTUATOR_MIGRATIONS } from '../../actuators/index.ts';
 import { createIlpSender, migrate, questdbTable, topicsFor, topicSpecs, type PgPool } from '../../core/index.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { runFleet, SamplePublisher, SyntheticFleet } from '../../ingest/index.ts';
-import { SCHEDULER_MIGRATIONS, type ActionPlan } from '../../scheduler/index.ts';
+import type { ActionPlan } from '../../scheduler/index.ts';
 import { ensureSampleTables, QuestDbSampleStore, SampleWorker } from '../../streams/index.ts';
 import { apiDeps } from '../../cli/api-deps.ts';
 import { runPlanningCycle } from '../../cli/planning-cycle.ts';
@@ -34,7 +34,7 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
   before(async () => {
     db = await createTempDatabase();
     pool = db.pool;
-    await migrate(pool, [...SCHEDULER_MIGRATIONS, ...ACTUATOR_MIGRATIONS]);
+    await migrate(pool, ALL_MIGRATIONS);
     await bus.ensureTopics(topicSpecs(config, 2));
     await ensureSampleTables(config, questdb);
     worker = new SampleWorker({ bus, store: new QuestDbSampleStore(await createIlpSender(config), config), topics, groupId: `${topics.vmSamples}-g`, log });
