@@ -106,7 +106,7 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
     say(`  samples ingested : ${fmt(vmRows + hostRows)} rows in QuestDB (${vmTable}: ${fmt(vmRows)}, ${hostTable}: ${fmt(hostRows)})`);
     say(`  dead-lettered    : ${fmt(worker.stats.deadLettered)} on ${topics.deadLetter} (${Object.entries(worker.stats.byCode).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'})`);
     say(`  anomaly events   : ${fmt(worker.stats.anomalies)} on ${topics.anomalies} and in ${questdbTable(config, ANOMALY_TABLE)} (detector warms up for ${config.anomaly.probationSamples} samples per series)`);
-    say(`  forecasts        : ${cycle.forecasts.length} VMs, p95 CPU next hour (${[...methods].map(([m, n]) => `${m} ${n}`).join(', ')})`);
+    say(`  forecasts        : ${cycle.forecasts.length} VMs, demand bound for the next hour (${[...methods].map(([m, n]) => `${m} ${n}`).join(', ')})`);
     say(`  ${`plan #${cycle.planId}`.padEnd(17)}: hosts ${cycle.plan.hostsBefore} → ${cycle.plan.hostsAfter} (${cycle.plan.hostsSaved} saved), ${migrations} migrations, ${powerOffs} power-offs${cycle.plan.unplaced.length ? `, ${cycle.plan.unplaced.length} VMs fit nowhere` : ''}`);
     say(`  dry run (libvirt): ${cycle.dryRun.ok} actions ok, ${cycle.dryRun.blocked} blocked`);
     say(`  API              : ${apiUrl}/v1/recommendations  ${apiUrl}/v1/hosts  ${apiUrl}/healthz  docs ${apiUrl}/docs`);
