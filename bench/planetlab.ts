@@ -4,7 +4,10 @@
  * then our policy. Spec: ../shared/docs/planetlab-benchmark.md.
  *
  *   npm run bench:planetlab -- --day 20110303 [--traces DIR] [--order FILE] [--policies a,b,c] [--ours NAME]
+ *                              [--kwh-price 0.15] [--host-hour-price 0.05]
  *
+ * Besides CloudSim's policies the table holds a static peak-based FFD (clairvoyant sizing) and
+ * the energy lower bound, and a cost column (energy and host-hours at assumed prices).
  * The last line is always `planetlab <day> energy_kWh=… migrations=… SLATAH=…% PDM=…% SLAV=…%`
  * for our policy.
  */
@@ -13,28 +16,38 @@ import { parseArgs } from 'node:util';
 import { describeError, loadConfig, NovaError } from '../core/index.ts';
 import {
   ALL_POLICIES,
+  backtestCostRates,
   createPolicy,
+  DEFAULT_BACKTEST_COST_RATES,
   defaultOrderFile,
+  energyLowerBound,
   loadPlanetLabDay,
+  lowerBoundRow,
   planetLabExperiment,
   referenceRow,
+  resultRow,
   runBacktest,
+  tableHeader,
+  tableLine,
+  type BacktestCostRates,
   type BacktestResult,
   type ReferenceRow,
 } from '../scheduler/index.ts';
 
-const DEFAULT_POLICIES = ['npa', 'dvfs', 'thr-mmt-0.8', 'thr-mmt-1.0', 'iqr-mmt-1.5', 'mad-mmt-2.5', 'lr-mmt-1.2', 'nova-fq'];
+const DEFAULT_POLICIES = ['npa', 'dvfs', 'static-peak-ffd', 'thr-mmt-0.8', 'thr-mmt-1.0', 'iqr-mmt-1.5', 'mad-mmt-2.5', 'lr-mmt-1.2', 'nova-fq'];
 const OURS = 'nova-fq';
 const BASELINE = 'lr-mmt-1.2';
 
-const USAGE = `usage: npm run bench:planetlab -- [--day YYYYMMDD] [--traces DIR] [--order FILE] [--policies LIST] [--ours NAME]
+const USAGE = `usage: npm run bench:planetlab -- [--day YYYYMMDD] [--traces DIR] [--order FILE] [--policies LIST] [--ours NAME] [--kwh-price X] [--host-hour-price X]
   --day       PlanetLab day folder name (default 20110303)
   --traces    folder holding <day>/ folders (default <NOVACRON_DATA>/traces/planetlab)
   --order     file-order list: one trace name per line = VM numbering CloudSim saw
               (default <NOVACRON_DATA>/../docs/planetlab-file-order-<day>.txt; sorted order when absent)
   --policies  comma-separated, from: ${Object.keys(ALL_POLICIES).join(', ')}
               (default ${DEFAULT_POLICIES.join(',')})
-  --ours      policy reported on the last line (default ${OURS}; always run)`;
+  --ours      policy reported on the last line (default ${OURS}; always run)
+  --kwh-price        electricity price for the cost column, $/kWh (default ${DEFAULT_BACKTEST_COST_RATES.kwhPrice}, an assumption)
+  --host-hour-price  host amortisation per active host-hour, $ (default ${DEFAULT_BACKTEST_COST_RATES.hostHourPrice}, an assumption)`;
 
 interface Args {
   day: string;
@@ -42,6 +55,14 @@ interface Args {
   order: string;
   policies: string[];
   ours: string;
+  rates: BacktestCostRates;
+}
+
+function price(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const x = Number(value);
+  if (value.trim() === '' || !Number.isFinite(x) || x < 0) throw new NovaError('BENCH_USAGE', `${flag} must be a non-negative number, got ${JSON.stringify(value)}\n${USAGE}`);
+  return x;
 }
 
 function parse(argv: string[]): Args {
@@ -55,6 +76,8 @@ function parse(argv: string[]): Args {
         order: { type: 'string' },
         policies: { type: 'string' },
         ours: { type: 'string', default: OURS },
+        'kwh-price': { type: 'string' },
+        'host-hour-price': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -81,26 +104,14 @@ function parse(argv: string[]): Args {
     order: values.order ?? defaultOrderFile(config.dataDir, day),
     policies: [...new Set(ordered)],
     ours,
+    rates: backtestCostRates({ kwhPrice: price(values['kwh-price'], '--kwh-price'), hostHourPrice: price(values['host-hour-price'], '--host-hour-price') }),
   };
 }
 
-const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
-const lpad = (s: string, n: number): string => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
 const pct = (x: number, digits: number): string => (x * 100).toFixed(digits);
 
-const COLUMNS: Array<[string, number]> = [['policy', 34], ['energy kWh', 11], ['migrations', 11], ['SLATAH %', 9], ['PDM %', 7], ['SLAV %', 9], ['active host-h', 14], ['shutdowns', 10], ['runtime', 9]];
-
-function line(cells: string[]): string {
-  return cells.map((c, i) => (i === 0 ? pad(c, COLUMNS[0]![1]) : lpad(c, COLUMNS[i]![1]))).join(' ');
-}
-
-function resultLine(label: string, r: BacktestResult): string {
-  return line([label, r.energyKWh.toFixed(2), String(r.migrations), pct(r.slatah, 2), pct(r.pdm, 2), pct(r.slav, 5), r.activeHostHours.toFixed(1), String(r.hostShutdowns), `${(r.runtimeMs / 1000).toFixed(2)} s`]);
-}
-
 function referenceLine(ref: ReferenceRow): string {
-  const opt = (x: number | undefined, digits: number): string => (x === undefined ? '—' : x.toFixed(digits));
-  return line([`  ref: CloudSim 3.0.3${ref.order === 'sorted' ? ' (sorted)' : ''}`, ref.energyKWh.toFixed(2), ref.migrations === undefined ? '—' : String(ref.migrations), opt(ref.slatahPct, 2), opt(ref.pdmPct, 2), opt(ref.slavPct, 5), '—', ref.hostShutdowns === undefined ? '—' : String(ref.hostShutdowns), '']);
+  return tableLine({ label: `  ref: CloudSim 3.0.3${ref.order === 'sorted' ? ' (sorted)' : ''}`, energyKWh: ref.energyKWh, migrations: ref.migrations, slatahPct: ref.slatahPct, pdmPct: ref.pdmPct, slavPct: ref.slavPct, shutdowns: ref.hostShutdowns });
 }
 
 function main(): void {
@@ -119,8 +130,7 @@ function main(): void {
   out.push(`day ${args.day}: ${exp.vmCount} VMs, ${exp.hostCount} hosts, ${exp.ticks} decision ticks of ${exp.interval} s; traces ${dayDir}`);
   out.push(`VM order: ${orderNote}`);
   out.push('');
-  out.push(line(COLUMNS.map(([name]) => name)));
-  out.push('-'.repeat(COLUMNS.reduce((s, [, w]) => s + w + 1, -1)));
+  out.push(...tableHeader());
 
   const results = new Map<string, BacktestResult>();
   for (const name of args.policies) {
@@ -139,14 +149,19 @@ function main(): void {
     process.stderr.write(` done in ${(result.runtimeMs / 1000).toFixed(2)} s\n`);
     results.set(name, result);
     const label = name === args.ours ? `${result.policy} (ours)` : result.policy;
-    out.push(resultLine(label, result));
+    out.push(tableLine(resultRow(label, result, args.rates)));
     const ref = referenceRow(args.day, result.policy, orderKind);
     if (ref !== undefined) out.push(referenceLine(ref));
   }
 
+  const bound = energyLowerBound(exp);
+  out.push(tableLine(lowerBoundRow(bound, args.rates)));
+
   const ours = results.get(args.ours)!;
   const baseline = results.get(BASELINE);
   out.push('');
+  out.push(`cost = energy × ${args.rates.kwhPrice} $/kWh + active host-hours × ${args.rates.hostHourPrice} $ (both prices are assumptions; NPA pays for all ${exp.hostCount} hosts all the time); static peak FFD sizes VMs by their peak over the whole day (clairvoyant); the lower bound (mean ${bound.meanHosts.toFixed(1)} hosts) serves the demand on the fewest, most efficient hosts with no migration`);
+  out.push(`ours vs lower bound: energy +${(((ours.energyKWh - bound.energyKWh) / bound.energyKWh) * 100).toFixed(1)} %`);
   if (ours.unplacedVms > 0) out.push(`note: ${ours.unplacedVms} VMs could not be placed at t = 0 and never ran`);
   out.push(`ours: ${ours.policy} — ${ours.finishedVms} VMs finished (zero demand), mean active hosts at ticks ${ours.meanActiveHostsAtTicks.toFixed(1)}, migrations by reason ${JSON.stringify(ours.migrationsByReason)}`);
   if (baseline !== undefined && baseline !== ours) {

@@ -53,7 +53,8 @@ export interface Experiment {
   readonly hostRamMb: Float64Array;
   readonly hostBw: Float64Array;
   readonly hostPower: readonly PowerModel[];
-  readonly vmType: Uint8Array;
+  /** Index into `vmTypes` of each VM (a trace replay may give every VM its own type). */
+  readonly vmType: Uint16Array;
   readonly vmMips: Float64Array;
   readonly vmRamMb: Float64Array;
   readonly vmBw: Float64Array;
@@ -79,6 +80,8 @@ export interface ExperimentOptions {
   hosts?: number;
   hostTypes?: readonly HostType[];
   vmTypes?: readonly VmType[];
+  /** Type index of each VM; default CloudSim's contiguous quarters, floor(i / ceil(N / types)). */
+  vmTypeOf?: ArrayLike<number>;
   cpuMapOrder?: Experiment['cpuMapOrder'];
 }
 
@@ -111,13 +114,17 @@ export function planetLabExperiment(workload: Workload, options: ExperimentOptio
     hostPower.push(t.power);
   }
   const quarter = Math.ceil(vmCount / vmTypes.length);
-  const vmType = new Uint8Array(vmCount);
+  const typeOf = options.vmTypeOf;
+  if (typeOf !== undefined && typeOf.length !== vmCount) throw new NovaError('BACKTEST_OPTION_INVALID', `vmTypeOf has ${typeOf.length} entries for ${vmCount} VMs`);
+  if (vmTypes.length > 0xffff) throw new NovaError('BACKTEST_OPTION_INVALID', `at most 65,535 VM types, got ${vmTypes.length}`);
+  const vmType = new Uint16Array(vmCount);
   const vmMips = new Float64Array(vmCount);
   const vmRamMb = new Float64Array(vmCount);
   const vmBw = new Float64Array(vmCount);
   for (let v = 0; v < vmCount; v++) {
-    const ty = Math.floor(v / quarter);
-    const t = vmTypes[ty]!;
+    const ty = typeOf === undefined ? Math.floor(v / quarter) : typeOf[v]!;
+    const t = vmTypes[ty];
+    if (t === undefined) throw new NovaError('BACKTEST_OPTION_INVALID', `VM ${v} has type ${ty}, but there are ${vmTypes.length} VM types`);
     vmType[v] = ty;
     vmMips[v] = t.mips;
     vmRamMb[v] = t.ramMb;
@@ -135,4 +142,11 @@ export function planetLabExperiment(workload: Workload, options: ExperimentOptio
 /** Seconds a live migration of VM v to host h takes: RAM over half the target's bandwidth (CloudSim). */
 export function migrationSeconds(exp: Experiment, v: number, target: number): number {
   return exp.vmRamMb[v]! / (exp.hostBw[target]! / (2 * 8000));
+}
+
+/** Host ids from most to least energy-efficient at full load (watts per MIPS), ids ascending within a type. */
+export function hostsByEfficiency(exp: Experiment): number[] {
+  const ids = Array.from({ length: exp.hostCount }, (_, h) => h);
+  const wpm = (h: number): number => exp.hostPower[h]!.maxWatts / exp.hostMips[h]!;
+  return ids.sort((a, b) => wpm(a) - wpm(b) || a - b);
 }

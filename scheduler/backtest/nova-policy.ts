@@ -1,6 +1,6 @@
 import { NovaError } from '../../core/index.ts';
-import type { Experiment } from './experiment.ts';
-import { volatilityForecaster, type DemandForecast, type DemandForecaster } from './forecast.ts';
+import { hostsByEfficiency } from './experiment.ts';
+import { smoothedForecaster, type DemandForecast, type DemandForecaster } from './forecast.ts';
 import { powerAwarePlacement } from './placement.ts';
 import type { BacktestPolicy, Migration, TickView } from './policy.ts';
 
@@ -8,47 +8,63 @@ import type { BacktestPolicy, Migration, TickView } from './policy.ts';
 export interface NovaPolicyOptions {
   /** Where per-VM demand forecasts come from (past samples only). */
   forecaster: DemandForecaster;
-  /** Quantile of the host demand forecast that must fit: z = 1.645 is the 95th percentile. */
+  /** Quantile of a host's next-interval demand that placements must keep under the target: z = 1.2816 is the 90th percentile. */
   z: number;
-  /** A host may be filled until its predicted high quantile reaches this fraction of its MIPS. */
+  /** Quantile that triggers relief when it exceeds capacity (0 = the median forecast); demand above capacity now always does. */
+  reliefZ: number;
+  /** A host may be filled until its predicted z-quantile reaches this fraction of its MIPS. */
   targetUtilization: number;
-  /** A host whose predicted high quantile exceeds this fraction is relieved (hysteresis above the target). */
-  overloadUtilization: number;
-  /** Only hosts whose predicted high quantile is below this fraction are emptied. */
+  /** Only hosts whose predicted z-quantile is below this fraction are emptied. */
   underloadUtilization: number;
   /** A host that received a VM is not emptied for this many ticks (lets placements settle, avoids ping-pong). */
   settleTicks: number;
   /** Cap on consolidation migrations per tick (overload relief is never capped); unlimited by default, because the first tick must undo CloudSim's 800-host spread. */
   maxConsolidationMoves: number;
+  /** Measure a host's spread on the summed recent forecast errors of its VMs too, so VMs that peak together are not packed as if independent. */
+  correlated: boolean;
+  /** Place on the most energy-efficient class of host first (W per MIPS at full load), fullest first within it. */
+  preferEfficient: boolean;
 }
 
 /**
- * Defaults: a central point of a small grid (z, target, underload, settle) that met the goal on
- * both days we hold (20110303, 20110306), picked for margin on both rather than best on one.
- * The 90th percentile of a host's next-10-minute demand may fill 95 % of it.
+ * Defaults. z, target, underload and settle are the values of the first version of this policy
+ * (a small grid on the two days we hold), not re-fitted. Relief waits for an overload that is
+ * more likely than not (median forecast above capacity) or already there: a host found short at
+ * a tick is relieved within one migration time, so preventive moves on 5-minute noise cost more
+ * SLA than they save.
  */
 export const DEFAULT_NOVA_OPTIONS: Omit<NovaPolicyOptions, 'forecaster'> = Object.freeze({
   z: 1.2816,
+  reliefZ: 0,
   targetUtilization: 0.95,
-  overloadUtilization: 1.0,
   underloadUtilization: 0.75,
   settleTicks: 3,
   maxConsolidationMoves: Number.POSITIVE_INFINITY,
+  correlated: true,
+  preferEfficient: true,
 });
+
+/** Fewest errors a host's own spread is measured from; below that only the independent sum counts. */
+const MIN_ERRORS = 4;
 
 /**
  * Working state of one tick: per host the forecast sums of its (tentative) VM list.
- * Σ level and Σ spread² give the host's predicted quantile; Σ claims tells whether the
- * host would be oversubscribed right now.
+ * Σ level, Σ spread² and the summed recent forecast errors give the host's predicted quantile;
+ * Σ claims tells whether the host would be oversubscribed right now.
  */
 class Plan {
   readonly lists: number[][];
   readonly level: Float64Array;
   readonly variance: Float64Array;
   readonly claims: Float64Array;
+  /** Summed recent one-step forecast errors of each host's VMs, `window` slots per host. */
+  readonly errors: Float64Array;
+  readonly window: number;
+  readonly useErrors: boolean;
   readonly source: Uint8Array;
   readonly receiver: Uint8Array;
   readonly moves: Migration[] = [];
+  readonly wattsPerMips: Float64Array;
 
   constructor(
     readonly view: TickView,
@@ -58,12 +74,16 @@ class Plan {
   ) {
     const exp = view.experiment;
     const H = exp.hostCount;
+    this.window = f.window ?? 0;
+    this.useErrors = o.correlated && f.errors !== undefined && (f.errorCount ?? 0) >= MIN_ERRORS;
     this.lists = [];
     this.level = new Float64Array(H);
     this.variance = new Float64Array(H);
     this.claims = new Float64Array(H);
+    this.errors = new Float64Array(this.useErrors ? H * this.window : 0);
     this.source = new Uint8Array(H);
     this.receiver = new Uint8Array(H);
+    this.wattsPerMips = Float64Array.from({ length: H }, (_, h) => exp.hostPower[h]!.maxWatts / exp.hostMips[h]!);
     for (let h = 0; h < H; h++) {
       const list = [...view.hostVms(h)];
       this.lists.push(list);
@@ -77,22 +97,41 @@ class Plan {
     return r > core ? core : r;
   }
 
-  private account(h: number, v: number, sign: 1 | -1): void {
+  account(h: number, v: number, sign: 1 | -1): void {
     const s = this.f.spread[v]!;
     this.level[h] = this.level[h]! + sign * this.f.level[v]!;
     this.variance[h] = Math.max(0, this.variance[h]! + sign * s * s);
     this.claims[h] = this.claims[h]! + sign * this.claim(h, v);
+    if (this.useErrors) {
+      const W = this.window;
+      const c = this.f.errors!;
+      for (let i = 0; i < W; i++) this.errors[h * W + i] = this.errors[h * W + i]! + sign * c[v * W + i]!;
+    }
   }
 
-  /** Predicted high quantile of h's demand as a fraction of its MIPS, with VM `extra` added when ≥ 0. */
-  high(h: number, extra = -1): number {
-    let l = this.level[h]!;
-    let v = this.variance[h]!;
-    if (extra >= 0) {
-      l += this.f.level[extra]!;
-      v += this.f.spread[extra]! * this.f.spread[extra]!;
+  /** Spread (MIPS) of host h's next-interval demand, with VM `extra` added when ≥ 0. */
+  sigma(h: number, extra = -1): number {
+    let variance = this.variance[h]!;
+    if (extra >= 0) variance += this.f.spread[extra]! * this.f.spread[extra]!;
+    if (this.useErrors) {
+      const W = this.window;
+      const n = Math.min(W, this.f.errorCount!);
+      const c = this.f.errors!;
+      let ss = 0;
+      for (let i = 0; i < n; i++) {
+        const d = this.errors[h * W + i]! + (extra >= 0 ? c[extra * W + i]! : 0);
+        ss += d * d;
+      }
+      // Correlated VMs make the summed errors swing more than √Σ spread² says: take the larger.
+      variance = Math.max(variance, ss / n);
     }
-    return (l + this.o.z * Math.sqrt(v)) / this.view.experiment.hostMips[h]!;
+    return Math.sqrt(variance);
+  }
+
+  /** Predicted z-quantile of h's demand as a fraction of its MIPS, with VM `extra` added when ≥ 0. */
+  quantile(h: number, z: number, extra = -1): number {
+    const l = this.level[h]! + (extra >= 0 ? this.f.level[extra]! : 0);
+    return (l + z * this.sigma(h, extra)) / this.view.experiment.hostMips[h]!;
   }
 
   /** VM v fits host h: its own quantile fits one core, the host is not oversubscribed now, and the host quantile stays under target. */
@@ -100,7 +139,19 @@ class Plan {
     const exp = this.view.experiment;
     if (this.f.level[v]! + this.o.z * this.f.spread[v]! > exp.hostCoreMips[h]!) return false;
     if (this.claims[h]! + this.claim(h, v) > exp.hostMips[h]!) return false;
-    return this.high(h, v) <= this.o.targetUtilization;
+    return this.quantile(h, this.o.z, v) <= this.o.targetUtilization;
+  }
+
+  /** Host h must shed VMs: oversubscribed now, its relief quantile above capacity, or a VM outgrowing one core. */
+  overloaded(h: number): boolean {
+    const exp = this.view.experiment;
+    if (this.claims[h]! > exp.hostMips[h]!) return true;
+    if (this.quantile(h, this.o.reliefZ) > 1) return true;
+    return this.lists[h]!.some((v) => this.tooBigFor(h, v));
+  }
+
+  tooBigFor(h: number, v: number): boolean {
+    return this.f.level[v]! + this.o.reliefZ * this.f.spread[v]! > this.view.experiment.hostCoreMips[h]!;
   }
 
   isActive(h: number): boolean {
@@ -115,10 +166,13 @@ class Plan {
     const exp = this.view.experiment;
     let best = -1;
     let bestFill = -1;
+    let bestCost = Number.POSITIVE_INFINITY;
     for (let h = 0; h < exp.hostCount; h++) {
       if (h === exclude || this.source[h] === 1 || !this.isActive(h) || !this.fits(h, v)) continue;
-      const fill = this.high(h, v);
-      if (fill > bestFill) {
+      const fill = this.quantile(h, this.o.z, v);
+      const cost = this.o.preferEfficient ? this.wattsPerMips[h]! : 0;
+      if (cost < bestCost || (cost === bestCost && fill > bestFill)) {
+        bestCost = cost;
         bestFill = fill;
         best = h;
       }
@@ -152,23 +206,18 @@ class Plan {
   }
 }
 
-/** Hosts from most to least energy-efficient at full load (watts per MIPS), ids ascending within a type. */
-function efficiencyOrder(exp: Experiment): number[] {
-  const ids = Array.from({ length: exp.hostCount }, (_, h) => h);
-  const wpm = (h: number): number => exp.hostPower[h]!.maxWatts / exp.hostMips[h]!;
-  return ids.sort((a, b) => wpm(a) - wpm(b) || a - b);
-}
-
 /**
- * NovaCron's forecast-driven consolidation: hosts are filled up to a predicted high quantile of
- * their demand (so packed hosts rarely overload in the next interval), overloaded hosts shed the
- * VMs that relieve most per second of migration, and only clearly under-used hosts that have not
- * just received VMs are emptied — all-or-nothing, fullest target first, under a per-tick cap.
+ * NovaCron's forecast-driven consolidation: hosts are filled, most efficient class first, up to a
+ * predicted high quantile of their next-interval demand, measured on the VMs' recent forecast
+ * errors so that VMs peaking together count as such; a host is relieved only when it is short
+ * now or its median forecast is (shedding the VMs that relieve most per second of migration), as
+ * relief at the next tick is cheap while preventive moves on noise are not; clearly under-used
+ * hosts that have not just received VMs are emptied, cheapest to empty first, all-or-nothing.
  */
 export function novaPolicy(options: Partial<NovaPolicyOptions> = {}): BacktestPolicy {
-  const o: NovaPolicyOptions = { ...DEFAULT_NOVA_OPTIONS, forecaster: options.forecaster ?? volatilityForecaster(), ...options };
-  if (!(o.targetUtilization > 0 && o.targetUtilization <= o.overloadUtilization && o.underloadUtilization <= o.targetUtilization)) {
-    throw new NovaError('BACKTEST_OPTION_INVALID', `nova policy needs 0 < underload ≤ target ≤ overload utilisation, got ${o.underloadUtilization}, ${o.targetUtilization}, ${o.overloadUtilization}`);
+  const o: NovaPolicyOptions = { ...DEFAULT_NOVA_OPTIONS, forecaster: options.forecaster ?? smoothedForecaster(), ...options };
+  if (!(o.targetUtilization > 0 && o.targetUtilization <= 1 && o.underloadUtilization <= o.targetUtilization && o.reliefZ >= 0)) {
+    throw new NovaError('BACKTEST_OPTION_INVALID', `nova policy needs 0 < underload ≤ target ≤ 1 and reliefZ ≥ 0, got underload ${o.underloadUtilization}, target ${o.targetUtilization}, z ${o.z}, reliefZ ${o.reliefZ}`);
   }
   let order: number[] = [];
   let lastReceived = new Int32Array(0);
@@ -180,33 +229,22 @@ export function novaPolicy(options: Partial<NovaPolicyOptions> = {}): BacktestPo
     plan(view) {
       const exp = view.experiment;
       if (order.length !== exp.hostCount) {
-        order = efficiencyOrder(exp);
+        order = hostsByEfficiency(exp);
         lastReceived = new Int32Array(exp.hostCount).fill(-1_000_000);
       }
       const f = o.forecaster.forecast(view);
       const p = new Plan(view, f, o, order);
       const H = exp.hostCount;
 
-      // 1. Relieve hosts whose predicted quantile (or current demand) is too high.
+      // 1. Relieve hosts that are short of CPU now or likely to be by the next tick.
       for (let h = 0; h < H; h++) {
-        if (!p.isActive(h)) continue;
-        const list = p.lists[h]!;
-        const mustMove = list.filter((v) => f.level[v]! + o.z * f.spread[v]! > exp.hostCoreMips[h]!);
-        if (p.high(h) <= o.overloadUtilization && mustMove.length === 0) continue;
+        if (!p.isActive(h) || !p.overloaded(h)) continue;
         p.source[h] = 1;
-        const candidates = list.filter((v) => !mustMove.includes(v));
-        const chosen = [...mustMove];
-        const removedHigh = (): number => {
-          // Predicted high quantile with the chosen VMs gone.
-          let l = p.level[h]!;
-          let va = p.variance[h]!;
-          for (const v of chosen) {
-            l -= f.level[v]!;
-            va -= f.spread[v]! * f.spread[v]!;
-          }
-          return (l + o.z * Math.sqrt(Math.max(0, va))) / exp.hostMips[h]!;
-        };
-        while (removedHigh() > o.targetUtilization && candidates.length > 0) {
+        const list = p.lists[h]!;
+        const chosen = list.filter((v) => p.tooBigFor(h, v));
+        for (const v of chosen) p.account(h, v, -1);
+        const candidates = list.filter((v) => !chosen.includes(v));
+        while (p.quantile(h, o.z) > o.targetUtilization && candidates.length > 0) {
           // The VM that relieves most per second of migration (migration time ∝ RAM).
           let bi = 0;
           for (let i = 1; i < candidates.length; i++) {
@@ -214,8 +252,12 @@ export function novaPolicy(options: Partial<NovaPolicyOptions> = {}): BacktestPo
             const b = candidates[bi]!;
             if (f.level[a]! / exp.vmRamMb[a]! > f.level[b]! / exp.vmRamMb[b]!) bi = i;
           }
-          chosen.push(candidates.splice(bi, 1)[0]!);
+          const v = candidates.splice(bi, 1)[0]!;
+          p.account(h, v, -1);
+          chosen.push(v);
         }
+        // Put the chosen VMs back in the books, then move each one that has somewhere to go.
+        for (const v of chosen) p.account(h, v, 1);
         chosen.sort((a, b) => f.level[b]! - f.level[a]!);
         for (const v of chosen) {
           const t = p.target(v, h, true);
@@ -223,12 +265,20 @@ export function novaPolicy(options: Partial<NovaPolicyOptions> = {}): BacktestPo
         }
       }
 
-      // 2. Empty clearly under-used hosts, cheapest first, if all their VMs fit elsewhere.
+      // 2. Empty clearly under-used hosts if all their VMs fit elsewhere, cheapest first: an
+      //    emptied host saves about its idle power whatever it ran, but costs one migration
+      //    (RAM / bandwidth seconds of SLA exposure) per VM.
       const candidates: number[] = [];
+      const load = new Float64Array(H);
+      const cost = new Float64Array(H);
       for (let h = 0; h < H; h++) {
-        if (p.isActive(h) && p.source[h] === 0 && p.receiver[h] === 0 && view.tick - lastReceived[h]! > o.settleTicks && p.high(h) <= o.underloadUtilization) candidates.push(h);
+        if (!p.isActive(h) || p.source[h] === 1 || p.receiver[h] === 1 || view.tick - lastReceived[h]! <= o.settleTicks) continue;
+        load[h] = p.quantile(h, o.z);
+        if (load[h]! > o.underloadUtilization) continue;
+        for (const v of p.lists[h]!) cost[h] = cost[h]! + exp.vmRamMb[v]!;
+        candidates.push(h);
       }
-      candidates.sort((a, b) => p.high(a) - p.high(b) || a - b);
+      candidates.sort((a, b) => cost[a]! - cost[b]! || load[a]! - load[b]! || a - b);
       let budget = o.maxConsolidationMoves;
       for (const h of candidates) {
         const vms = [...p.lists[h]!];

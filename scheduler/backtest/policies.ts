@@ -1,5 +1,6 @@
 import { NovaError } from '../../core/index.ts';
 import { interQuartileRange, localRegression, medianAbsoluteDeviation, staticThreshold, type OverloadDetector } from './overload.ts';
+import { staticPeakFfdPolicy } from './baselines.ts';
 import { novaPolicy } from './nova-policy.ts';
 import { planPabfd } from './pabfd.ts';
 import { firstFitPlacement, powerAwarePlacement } from './placement.ts';
@@ -36,13 +37,18 @@ export const REFERENCE_POLICIES: Readonly<Record<string, () => BacktestPolicy>> 
   'lr-mmt-1.2': () => cloudSimPolicy('LR-MMT 1.2', localRegression(1.2)),
 };
 
+/** Baselines of the backtest that CloudSim does not have, by CLI name. */
+export const BASELINE_POLICIES: Readonly<Record<string, () => BacktestPolicy>> = {
+  'static-peak-ffd': staticPeakFfdPolicy,
+};
+
 /** Our policies by CLI name. */
 export const NOVA_POLICIES: Readonly<Record<string, () => BacktestPolicy>> = {
   'nova-fq': () => novaPolicy(),
 };
 
 /** Every policy the benchmark knows. */
-export const ALL_POLICIES: Readonly<Record<string, () => BacktestPolicy>> = { ...REFERENCE_POLICIES, ...NOVA_POLICIES };
+export const ALL_POLICIES: Readonly<Record<string, () => BacktestPolicy>> = { ...REFERENCE_POLICIES, ...BASELINE_POLICIES, ...NOVA_POLICIES };
 
 /** A fresh policy instance by CLI name (one instance per run: policies may keep state). */
 export function createPolicy(name: string, registry: Readonly<Record<string, () => BacktestPolicy>> = ALL_POLICIES): BacktestPolicy {

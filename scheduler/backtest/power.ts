@@ -54,3 +54,9 @@ export function intervalEnergy(model: PowerModel, fromUtilization: number, toUti
   const to = model.power(toUtilization);
   return (from + (to - from) / 2) * seconds;
 }
+
+/** IBM x3550 M3, 2 × Xeon X5670 (12 cores × 2,933 MHz), SPECpower figures CloudSim ships (PowerModelSpecPowerIbmX3550XeonX5670). */
+export const IBM_X3550_XEON_X5670 = specPowerModel('IBM x3550 M3 (2 × Xeon X5670)', [66, 107, 120, 131, 143, 156, 173, 191, 211, 229, 247]);
+
+/** IBM x3550 M3, 2 × Xeon X5675 (12 cores × 3,067 MHz), SPECpower figures CloudSim ships (PowerModelSpecPowerIbmX3550XeonX5675). */
+export const IBM_X3550_XEON_X5675 = specPowerModel('IBM x3550 M3 (2 × Xeon X5675)', [58.4, 98, 109, 118, 128, 140, 153, 170, 189, 205, 222]);

@@ -16,6 +16,8 @@ export interface BacktestOptions {
 /** Figures of one run: CloudSim's printed metrics plus a few the benchmark reports. */
 export interface BacktestResult extends SlaMetrics {
   policy: string;
+  /** The policy's energy model ('max-power' keeps every host on for the whole run). */
+  energyModel: BacktestPolicy['energyModel'];
   day: string;
   hosts: number;
   vms: number;
@@ -374,6 +376,7 @@ export function runBacktest(experiment: Experiment, policy: BacktestPolicy, opti
   const metrics = sim.finish();
   return {
     policy: policy.name,
+    energyModel: policy.energyModel,
     day: experiment.workload.day,
     hosts: experiment.hostCount,
     vms: experiment.vmCount,
