@@ -30,12 +30,16 @@ export class FirstFitIndex {
     }
   }
 
-  /** Lowest host index for which `fits(h)` holds among eligible hosts whose free capacity may cover the demand, or -1. */
-  firstFit(needCpu: number, needMem: number, fits: (h: number) => boolean): number {
+  /**
+   * Lowest host index in [lo, hi) for which `fits(h)` holds among eligible hosts whose free
+   * capacity may cover the demand, or -1. The range keeps a search inside one cluster.
+   */
+  firstFit(needCpu: number, needMem: number, fits: (h: number) => boolean, lo = 0, hi = this.hosts): number {
     // Prune with a little slack: free capacity is a difference of sums and may be off by rounding.
     const c = needCpu - 1e-9 * Math.max(1, Math.abs(needCpu));
     const m = needMem - 1e-9 * Math.max(1, Math.abs(needMem));
-    return this.search(1, c, m, fits);
+    if (lo <= 0 && hi >= this.hosts) return this.search(1, c, m, fits);
+    return this.searchRange(1, 0, this.size, Math.max(0, lo), Math.min(this.hosts, hi), c, m, fits);
   }
 
   private search(node: number, c: number, m: number, fits: (h: number) => boolean): number {
@@ -46,5 +50,14 @@ export class FirstFitIndex {
     }
     const left = this.search(2 * node, c, m, fits);
     return left >= 0 ? left : this.search(2 * node + 1, c, m, fits);
+  }
+
+  // Node `node` covers hosts [from, to); only [lo, hi) is searched.
+  private searchRange(node: number, from: number, to: number, lo: number, hi: number, c: number, m: number, fits: (h: number) => boolean): number {
+    if (to <= lo || from >= hi || this.cpu[node]! < c || this.mem[node]! < m) return -1;
+    if (node >= this.size) return fits(from) ? from : -1;
+    const mid = (from + to) >> 1;
+    const left = this.searchRange(2 * node, from, mid, lo, hi, c, m, fits);
+    return left >= 0 ? left : this.searchRange(2 * node + 1, mid, to, lo, hi, c, m, fits);
   }
 }

@@ -1,5 +1,6 @@
 import { NovaError, type Migration, type PgPool } from '../core/index.ts';
-import type { ActionPlan, ConsolidationPolicy, FleetSnapshot, HostLoad, PlannedAction } from './types.ts';
+import { echoPolicy } from './plan-report.ts';
+import type { ActionPlan, ConsolidationPolicy, FleetSnapshot, HostLoad, MigrateAction, PlannedAction, PowerOffAction } from './types.ts';
 
 /** PostgreSQL schema of plans, their actions and the host inventory; apply with core's migrate(). */
 export const SCHEDULER_MIGRATIONS: readonly Migration[] = Object.freeze([
@@ -43,7 +44,28 @@ export const SCHEDULER_MIGRATIONS: readonly Migration[] = Object.freeze([
         updated_at timestamptz not null
       );`,
   },
+  {
+    // The plan's explanation (waves, savings, risk, violations, deferred moves, budget) and each
+    // action's structured why; null for plans saved before they existed.
+    id: 'scheduler-003',
+    sql: `
+      alter table plans add column explanation jsonb;
+      alter table plan_actions add column details jsonb;`,
+  },
 ]);
+
+/** Plan fields stored together in plans.explanation. */
+const EXPLANATION_FIELDS = ['waves', 'expectedSavings', 'risk', 'violations', 'deferred', 'budget'] as const;
+/** Action fields stored in plan_actions.details. */
+const MIGRATE_DETAILS = ['cause', 'estimatedSeconds', 'costWh', 'wave'] as const satisfies readonly (keyof MigrateAction)[];
+const POWER_OFF_DETAILS = ['savedWatts', 'migrationCostWh'] as const satisfies readonly (keyof PowerOffAction)[];
+
+/** The named fields of `from` that are set, or null when none is. */
+function pick(from: object, keys: readonly string[]): string | null {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if ((from as Record<string, unknown>)[k] !== undefined) out[k] = (from as Record<string, unknown>)[k];
+  return Object.keys(out).length > 0 ? JSON.stringify(out) : null;
+}
 
 /** One row of the host inventory: capacity and what its VMs are predicted to need. */
 export interface HostInventory {
@@ -62,17 +84,17 @@ export async function savePlan(pool: PgPool, plan: ActionPlan): Promise<number> 
   try {
     await client.query('begin');
     const inserted = await client.query<{ id: string }>(
-      `insert into plans (created_at, policy, hosts_before, hosts_after, hosts_saved, unplaced, load_after)
-       values ($1, $2, $3, $4, $5, $6, $7) returning id`,
-      [new Date(plan.createdAt), JSON.stringify(plan.policy), plan.hostsBefore, plan.hostsAfter, plan.hostsSaved, JSON.stringify(plan.unplaced), JSON.stringify(plan.loadAfter)],
+      `insert into plans (created_at, policy, hosts_before, hosts_after, hosts_saved, unplaced, load_after, explanation)
+       values ($1, $2, $3, $4, $5, $6, $7, $8) returning id`,
+      [new Date(plan.createdAt), JSON.stringify(plan.policy), plan.hostsBefore, plan.hostsAfter, plan.hostsSaved, JSON.stringify(plan.unplaced), JSON.stringify(plan.loadAfter), pick(plan, EXPLANATION_FIELDS)],
     );
     const id = Number(inserted.rows[0]!.id);
     if (plan.actions.length > 0) {
       // One statement for all actions: a plan for a large fleet is thousands of rows.
       const col = <T>(f: (a: PlannedAction) => T) => plan.actions.map(f);
       await client.query(
-        `insert into plan_actions (plan_id, seq, kind, vm_id, from_host, to_host, host_id, cpu_cores, mem_bytes, reason)
-         select $1::bigint, * from unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::bigint[], $10::text[])`,
+        `insert into plan_actions (plan_id, seq, kind, vm_id, from_host, to_host, host_id, cpu_cores, mem_bytes, reason, details)
+         select $1::bigint, * from unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::bigint[], $10::text[], $11::jsonb[])`,
         [
           id,
           plan.actions.map((_, i) => i),
@@ -84,6 +106,7 @@ export async function savePlan(pool: PgPool, plan: ActionPlan): Promise<number> 
           col((a) => (a.kind === 'migrate' ? a.cpuCores : null)),
           col((a) => (a.kind === 'migrate' ? a.memBytes : null)),
           col((a) => a.reason),
+          col((a) => pick(a, a.kind === 'migrate' ? MIGRATE_DETAILS : POWER_OFF_DETAILS)),
         ],
       );
     }
@@ -106,6 +129,7 @@ interface PlanRow {
   hosts_saved: number;
   unplaced: string[];
   load_after: HostLoad[];
+  explanation: Partial<Pick<ActionPlan, (typeof EXPLANATION_FIELDS)[number]>> | null;
 }
 
 interface ActionRow {
@@ -117,6 +141,7 @@ interface ActionRow {
   cpu_cores: number | null;
   mem_bytes: string | null;
   reason: string;
+  details: Record<string, unknown> | null;
 }
 
 /** The most recently saved plan with its actions in order, or null when none was saved. */
@@ -137,13 +162,14 @@ export async function latestPlan(pool: PgPool): Promise<(ActionPlan & { id: numb
       id: Number(row.id),
       createdAt: row.created_at.getTime(),
       // jsonb reorders keys; rebuilding the objects keeps their shape identical to what was saved.
-      policy: { cpuTargetUtilization: row.policy.cpuTargetUtilization, memTargetUtilization: row.policy.memTargetUtilization },
+      policy: echoPolicy(row.policy),
       actions: actions.rows.map(toAction),
       hostsBefore: row.hosts_before,
       hostsAfter: row.hosts_after,
       hostsSaved: row.hosts_saved,
       loadAfter: row.load_after.map((l) => ({ hostId: l.hostId, cpuCores: l.cpuCores, memBytes: l.memBytes, cpuCapacity: l.cpuCapacity, memCapacity: l.memCapacity, vmCount: l.vmCount })),
       unplaced: row.unplaced,
+      ...(row.explanation ?? {}),
     };
   } catch (cause) {
     await client.query('rollback').catch(() => undefined);
@@ -155,9 +181,9 @@ export async function latestPlan(pool: PgPool): Promise<(ActionPlan & { id: numb
 
 function toAction(r: ActionRow): PlannedAction {
   if (r.kind === 'migrate') {
-    return { kind: 'migrate', vmId: r.vm_id!, fromHost: r.from_host!, toHost: r.to_host!, cpuCores: r.cpu_cores!, memBytes: Number(r.mem_bytes), reason: r.reason };
+    return { kind: 'migrate', vmId: r.vm_id!, fromHost: r.from_host!, toHost: r.to_host!, cpuCores: r.cpu_cores!, memBytes: Number(r.mem_bytes), reason: r.reason, ...r.details };
   }
-  return { kind: 'power-off', hostId: r.host_id!, reason: r.reason };
+  return { kind: 'power-off', hostId: r.host_id!, reason: r.reason, ...r.details };
 }
 
 /** Upserts every snapshot host with its VM count and summed demand (older snapshots never overwrite newer rows). */

@@ -3,6 +3,13 @@ export interface HostCapacity {
   hostId: string;
   cpuCores: number;
   memBytes: number;
+  /** Cluster (migration domain) of the host: VMs only move within their cluster, under its targets. Default: one unnamed cluster. */
+  cluster?: string;
+  /** A host in maintenance must be evacuated and never receives a VM. */
+  maintenance?: boolean;
+  /** Power drawn idle and at full CPU, in watts, for the linear power model (default: the policy's hostIdleWatts / hostMaxWatts). */
+  idleWatts?: number;
+  maxWatts?: number;
 }
 
 /** What one VM is predicted to need, and where it runs now. */
@@ -15,23 +22,101 @@ export interface VmDemand {
   memBytes: number;
   /** Free-text provenance of the cpu figure (forecast method), carried into explanations. */
   source?: string;
+  /** Predicted CPU at other quantiles of the horizon, in cores, keyed `p50`, `p99`, …; `cpuCores` is the p95. */
+  cpuQuantiles?: Readonly<Record<string, number>>;
+  /** Bytes of memory the VM dirties per second: live migration re-sends them (default 0). */
+  dirtyRateBytesPerSec?: number;
 }
 
+/** How strongly a rule binds: a `must` rule is never broken by the plan, a `should` rule is honoured when possible and reported when not. */
+export type RuleStrength = 'must' | 'should';
+
+/** VM-VM rule: the VMs share one host (`affinity`) or no two of them share a host (`anti-affinity`). */
+export interface VmAffinityRule {
+  /** Name used in reports (default: derived from kind, strength and VMs). */
+  id?: string;
+  kind: 'affinity' | 'anti-affinity';
+  strength: RuleStrength;
+  /** VM ids; VMs missing from the snapshot are ignored. */
+  vms: readonly string[];
+}
+
+/** VM-host rule: the VM runs on one of `hosts` (`affinity`) or on none of them (`anti-affinity`). */
+export interface VmHostRule {
+  /** Name used in reports (default: derived from kind, strength, VM and hosts). */
+  id?: string;
+  vm: string;
+  hosts: readonly string[];
+  kind: 'affinity' | 'anti-affinity';
+  strength: RuleStrength;
+}
+
+/** A migration already carried out (by an earlier plan or by hand), for hysteresis and the hourly budget. */
+export interface RecentMove {
+  vmId: string;
+  fromHost: string;
+  toHost: string;
+  /** When it completed, epoch milliseconds. */
+  at: number;
+}
+
+/** What the planner plans over: hosts, VMs and their predicted demand, rules and recent history. */
 export interface FleetSnapshot {
   takenAt: number;
   hosts: HostCapacity[];
   vms: VmDemand[];
+  /** VM-VM affinity and anti-affinity rules (default none). */
+  vmRules?: readonly VmAffinityRule[];
+  /** VM-host affinity and anti-affinity rules (default none). */
+  hostRules?: readonly VmHostRule[];
+  /** Recent migrations, newest or oldest first (order does not matter); default none. */
+  recentMoves?: readonly RecentMove[];
 }
 
+/** Per-cluster overrides of the policy's targets (its overcommit ratios). */
+export interface ClusterTargets {
+  cpuTargetUtilization?: number;
+  memTargetUtilization?: number;
+}
+
+/** How tightly to pack, within which budgets, and how to weigh savings against migration cost. */
 export interface ConsolidationPolicy {
   /** Fraction of a host's cores that predicted demand may fill (e.g. 0.8). */
   cpuTargetUtilization: number;
   /** Fraction of a host's memory that VMs may reserve (1.0 = no overcommit). */
   memTargetUtilization: number;
+  /** Targets per cluster name; a cluster not listed uses the two fields above. */
+  clusters?: Readonly<Record<string, ClusterTargets>>;
+  /** Quantile to reserve CPU at, as a key of VmDemand.cpuQuantiles (e.g. 'p99'; default 'p95', i.e. cpuCores). */
+  cpuQuantile?: string;
+  /** Most migrations one plan may contain (default unlimited). */
+  maxMigrationsPerPlan?: number;
+  /** Most migrations running at once: the plan's moves are grouped into waves of at most this many (default unlimited). */
+  maxConcurrentMigrations?: number;
+  /** Most migrations in any hour, counting the snapshot's recentMoves of the last hour (default unlimited). */
+  maxMigrationsPerHour?: number;
+  /** A VM moved within this many minutes stays put (unless its host is overloaded, in maintenance or breaks a must-rule) and never returns to the host it left (default 60). */
+  hysteresisMinutes?: number;
+  /** Live-migration bandwidth between two hosts, bytes per second (default 1.25e9, 10 Gbit/s). */
+  migrationBandwidthBytesPerSec?: number;
+  /** Longest a migration is assumed to take, in seconds, reached by VMs that dirty memory as fast as it is sent (default 300). */
+  maxMigrationSeconds?: number;
+  /** Linear host power model, for hosts that do not give their own (defaults 150 W idle, 400 W at full CPU). */
+  hostIdleWatts?: number;
+  hostMaxWatts?: number;
+  /** What one host-second of degraded performance during a migration is worth, in watt-seconds (default 400). */
+  degradationWatts?: number;
+  /** How long the plan's effect is counted for savings and for benefit-vs-cost, in hours (default 1, the forecast horizon). */
+  horizonHours?: number;
 }
 
+/** 80% CPU target, no memory overcommit; every optional field at its default. */
 export const DEFAULT_POLICY: ConsolidationPolicy = Object.freeze({ cpuTargetUtilization: 0.8, memTargetUtilization: 1.0 });
 
+/** Why a VM moves, in priority order for the migration budget. */
+export type MoveCause = 'maintenance' | 'must-rule' | 'overload' | 'consolidate' | 'repack';
+
+/** Live-migrate one VM. */
 export interface MigrateAction {
   kind: 'migrate';
   vmId: string;
@@ -41,16 +126,31 @@ export interface MigrateAction {
   memBytes: number;
   /** Why, with the numbers a person needs to approve it. */
   reason: string;
+  /** The main cause of the move. */
+  cause?: MoveCause;
+  /** Estimated live-migration time, seconds: memory / (bandwidth − dirty rate), capped. */
+  estimatedSeconds?: number;
+  /** Its cost: two hosts degraded for estimatedSeconds, in watt-hours at the policy's degradationWatts. */
+  costWh?: number;
+  /** Index of the wave (in ActionPlan.waves) the move runs in. */
+  wave?: number;
 }
 
+/** Switch off a host the plan empties. */
 export interface PowerOffAction {
   kind: 'power-off';
   hostId: string;
   reason: string;
+  /** Fleet power saved by switching it off, watts (its draw minus what its VMs add elsewhere). */
+  savedWatts?: number;
+  /** Summed cost of the migrations that emptied it, watt-hours. */
+  migrationCostWh?: number;
 }
 
+/** One step of a plan. */
 export type PlannedAction = MigrateAction | PowerOffAction;
 
+/** Predicted load of a host after the plan, against its raw capacity. */
 export interface HostLoad {
   hostId: string;
   cpuCores: number;
@@ -58,6 +158,82 @@ export interface HostLoad {
   cpuCapacity: number;
   memCapacity: number;
   vmCount: number;
+}
+
+/** What the plan is expected to save over the policy's horizon. */
+export interface PlanSavings {
+  /** Hosts powered off. */
+  hosts: number;
+  /** Fleet power before minus after, watts (linear power model). */
+  watts: number;
+  horizonHours: number;
+  /** watts × horizonHours, in kWh. */
+  kWh: number;
+  /** Summed cost of the plan's migrations, Wh. */
+  migrationCostWh: number;
+  /** kWh minus the migration cost. */
+  netKWh: number;
+}
+
+/** The most loaded host after the plan, in one dimension. */
+export interface HostPeak {
+  hostId: string;
+  /** Predicted load / raw capacity. */
+  utilization: number;
+  /** The host's (cluster's) target for that dimension. */
+  target: number;
+}
+
+/** What could go wrong, for the person approving the plan. */
+export interface PlanRisk {
+  /** Host with the highest CPU (memory) load relative to its target after the plan; null on an empty fleet. */
+  peakCpu: HostPeak | null;
+  peakMem: HostPeak | null;
+  /** Hosts still over their target after the plan: the plan could not fix them (sorted). */
+  hostsOverTarget: string[];
+  /** Hosts in maintenance still running VMs after the plan (sorted). */
+  maintenanceNotEvacuated: string[];
+  /** Rules broken after the plan (see ActionPlan.violations). */
+  mustViolations: number;
+  shouldViolations: number;
+  /** Summed estimated migration time, seconds, and the plan's duration (each wave lasts as long as its longest migration). */
+  migrationSeconds: number;
+  durationSeconds: number;
+  /** Moved VMs whose dirty rate reaches the bandwidth: their time is the cap, and they may need post-copy or a pause (sorted). */
+  nonConverging: string[];
+}
+
+/** A rule broken after the plan. */
+export interface RuleViolation {
+  rule: string;
+  /** `vm`: a VM-VM rule; `host`: a VM-host rule. */
+  scope: 'vm' | 'host';
+  kind: 'affinity' | 'anti-affinity';
+  strength: RuleStrength;
+  /** VMs breaking it and the hosts they run on after the plan (sorted). */
+  vms: string[];
+  hosts: string[];
+  /** True when the current placement already broke it (the plan could not, or chose not to, fix it). */
+  preExisting: boolean;
+}
+
+/** A move the planner wanted but left out: the VM stays where it is. */
+export interface DeferredMove {
+  vmId: string;
+  fromHost: string;
+  toHost: string;
+  /** `budget`: over a migration budget; `sequencing`: no safe order could make room for it. */
+  why: 'budget' | 'sequencing';
+}
+
+/** How much of the migration budget the plan uses. */
+export interface PlanBudget {
+  /** Migrations this plan could make: the tighter of maxMigrationsPerPlan and what maxMigrationsPerHour leaves; null = unlimited. */
+  allowed: number | null;
+  used: number;
+  /** Recent migrations counted against maxMigrationsPerHour. */
+  recentInLastHour: number;
+  maxConcurrent: number | null;
 }
 
 /** A consolidation plan: what to move, what to switch off, and what it saves. */
@@ -71,6 +247,18 @@ export interface ActionPlan {
   hostsSaved: number;
   /** Load of every host that runs VMs after the plan. */
   loadAfter: HostLoad[];
-  /** VMs that fit nowhere under the policy: they stay where they are, and are reported. */
+  /** VMs that fit nowhere under the policy and its must-rules: they stay where they are, and are reported. */
   unplaced: string[];
+  /** Migrations grouped for maxConcurrentMigrations: each wave lists indices into `actions`; power-offs follow the last wave. */
+  waves?: number[][];
+  expectedSavings?: PlanSavings;
+  risk?: PlanRisk;
+  /** Every rule broken after the plan, must and should (sorted by rule). */
+  violations?: RuleViolation[];
+  /** Moves left out by the budget or for want of a safe order (sorted by VM). */
+  deferred?: DeferredMove[];
+  budget?: PlanBudget;
 }
+
+/** The plan planConsolidation returns: an ActionPlan with every explanatory field filled in. */
+export type ConsolidationPlan = ActionPlan & Required<Pick<ActionPlan, 'waves' | 'expectedSavings' | 'risk' | 'violations' | 'deferred' | 'budget'>>;
