@@ -86,6 +86,10 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     assert.ok(plan.hostsAfter < plan.hostsBefore, `a lightly loaded fleet consolidates (${plan.hostsBefore} → ${plan.hostsAfter})`);
     assert.ok(plan.actions.some((a) => a.kind === 'migrate'));
     assert.equal(plan.dryRun.length, plan.actions.length);
+    // Plans explain themselves: savings, risk and the execution waves come with the plan.
+    assert.ok((plan.expectedSavings?.hosts ?? 0) > 0 && (plan.expectedSavings?.kWh ?? 0) > 0, 'expected savings are given');
+    assert.ok(plan.risk && plan.risk.hostsOverTarget.length === 0 && plan.risk.mustViolations === 0, 'no host left over target, no rule broken');
+    assert.deepEqual([...(plan.waves ?? []).flat()].sort((a, b) => a - b), plan.actions.flatMap((a, i) => (a.kind === 'migrate' ? [i] : [])).sort((a, b) => a - b), 'every migration is in exactly one wave');
     assert.ok(plan.dryRun.every((r) => r.status === 'ok'), 'every action passes the libvirt dry run');
 
     // Re-derive every host's load from the snapshot + the served moves, independently of the planner.
