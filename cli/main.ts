@@ -12,6 +12,7 @@ usage: ./novacron <command> [options]
   simulate               produce a synthetic or PlanetLab fleet's samples to Kafka
   worker                 run the streams consumer (Kafka → validate/DLQ → QuestDB)
   plan                   forecast, plan consolidation, dry-run it against libvirt, store it
+  backtest               replay a PlanetLab or Bitbrains trace through our policy and the baselines (--help)
   train                  train the quantile forecaster on QuestDB history; register it (promoted only if it beats the baselines)
   serve                  run the HTTP API
 
