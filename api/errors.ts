@@ -12,9 +12,11 @@ export interface ApiErrorBody {
 function fieldOf(err: FastifyError): string | undefined {
   const v = err.validation?.[0];
   if (!v) return undefined;
-  const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
+  const params = v.params as { missingProperty?: string; additionalProperty?: string } | undefined;
   const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
-  return missing ?? (path || undefined);
+  const named = params?.missingProperty ?? params?.additionalProperty;
+  if (named) return path ? `${path}.${named}` : named;
+  return path || undefined;
 }
 
 /** Maps validation errors to 400 naming the field, our typed errors to their status, the rest to 500. */

@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../core/index.ts';
 import { NovaError } from '../core/index.ts';
-import type { ActionPlan } from '../scheduler/index.ts';
+import type { ActionPlan, PlacementOutcome, VmPlacementRequest } from '../scheduler/index.ts';
 import { errorHandler } from './errors.ts';
 import { docsPage } from './docs-page.ts';
 
@@ -11,6 +11,8 @@ export interface ApiDeps {
   latestPlan(): Promise<(ActionPlan & { id: number }) | null>;
   listHosts(): Promise<object[]>;
   dryRunsForPlan(planId: number): Promise<object[]>;
+  /** Decides where a new VM goes (on-prem host or cloud offer) against the current inventory. */
+  placeVm(request: VmPlacementRequest): Promise<PlacementOutcome>;
   /** Each dependency's state: 'ok' or what is wrong with it. */
   health(): Promise<Record<string, string>>;
   logger: Logger;
@@ -100,6 +102,33 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (include === 'summary') return { ...base, actions: [], dryRun: [] };
     return { ...base, dryRun: await deps.dryRunsForPlan(plan.id) };
   });
+
+  app.post('/v1/placements', {
+    schema: {
+      summary: 'Where a new VM should run: the on-prem host that keeps predicted load under target, else the cheapest allowed cloud offer',
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['vmId', 'vcpus', 'memBytes'],
+        properties: {
+          vmId: { type: 'string', minLength: 1, maxLength: 128 },
+          vcpus: { type: 'number', exclusiveMinimum: 0, maximum: 1024 },
+          memBytes: { type: 'integer', exclusiveMinimum: 0 },
+          expectedCpuCores: { type: 'number', minimum: 0, description: 'predicted p95 CPU in cores; vcpus when absent' },
+          allowedHosts: { type: 'array', items: { type: 'string' }, maxItems: 10000 },
+          allowedProviders: { type: 'array', items: { type: 'string' } },
+          allowedRegions: { type: 'array', items: { type: 'string' } },
+          allowedZones: { type: 'array', items: { type: 'string' } },
+          spotAllowed: { type: 'boolean' },
+          target: { type: 'string', enum: ['on-prem', 'cloud', 'any'] },
+        },
+      },
+      response: {
+        200: { type: 'object', additionalProperties: true, properties: { target: { type: 'string', enum: ['host', 'cloud', 'none'] }, hostId: { type: 'string' }, instanceType: { type: 'string' }, pricePerHour: { type: 'number' }, reason: { type: 'string' } }, required: ['target', 'reason'] },
+        400: errorSchema,
+      },
+    },
+  }, async (req) => deps.placeVm(req.body as VmPlacementRequest));
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/docs', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html').send(docsPage(app.swagger() as OpenApiLike)));

@@ -1,7 +1,7 @@
 import type { ApiDeps } from '../api/index.ts';
 import { describeError, type Logger, type MessageBus, type PgPool, type QuestDbClient } from '../core/index.ts';
 import { dryRunsForPlan } from '../actuators/index.ts';
-import { latestPlan, listHosts } from '../scheduler/index.ts';
+import { latestPlan, listHosts, loadCatalogFile, PlacementState, placeRequest, type InstanceCatalog } from '../scheduler/index.ts';
 
 async function check(probe: () => Promise<unknown>): Promise<string> {
   try {
@@ -13,8 +13,20 @@ async function check(probe: () => Promise<unknown>): Promise<string> {
 }
 
 /** Wires the API's reads to PostgreSQL, and its health checks to every server it depends on. */
-export function apiDeps(pool: PgPool, questdb: QuestDbClient, bus: MessageBus, logger: Logger): ApiDeps {
+export function apiDeps(pool: PgPool, questdb: QuestDbClient, bus: MessageBus, logger: Logger, cloudCatalogPath?: string): ApiDeps {
+  let catalog: Promise<InstanceCatalog> | undefined;
   return {
+    placeVm: async (request) => {
+      // Each host's current predicted load (from the latest plan's inventory) stands in for its VMs.
+      const hosts = await listHosts(pool);
+      const state = hosts.length === 0 ? null : new PlacementState({
+        takenAt: Date.now(),
+        hosts: hosts.map((h) => ({ hostId: h.hostId, cpuCores: h.cpuCores, memBytes: h.memBytes })),
+        vms: hosts.filter((h) => h.vmCount > 0).map((h) => ({ vmId: `load:${h.hostId}`, hostId: h.hostId, cpuCores: h.cpuP95Cores, memBytes: h.memReservedBytes })),
+      });
+      if (cloudCatalogPath) catalog ??= loadCatalogFile(cloudCatalogPath);
+      return placeRequest(state, request, catalog ? await catalog : undefined);
+    },
     logger,
     latestPlan: () => latestPlan(pool),
     listHosts: () => listHosts(pool),

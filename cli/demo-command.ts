@@ -58,7 +58,7 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
 
     worker = await createSampleWorker(config, bus, log, { groupId });
     await worker.start();
-    api = await buildApi(apiDeps(pool, questdb, bus, log));
+    api = await buildApi(apiDeps(pool, questdb, bus, log, config.cloudCatalogPath));
     await api.listen({ host: config.api.host, port: config.api.port });
 
     const steps = stepsFor(opts, fleet);

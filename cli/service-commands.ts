@@ -72,7 +72,7 @@ export async function serveCommand(_argv: string[], config: Config, log: Logger)
   const pool = createPgPool(config.databaseUrl);
   const questdb = new QuestDbClient(questdbPgUrl(config));
   await migrate(pool, ALL_MIGRATIONS);
-  const api = await buildApi(apiDeps(pool, questdb, createBus(config, log), log));
+  const api = await buildApi(apiDeps(pool, questdb, createBus(config, log), log, config.cloudCatalogPath));
   const url = await api.listen({ host: config.api.host, port: config.api.port });
   say(`serve: API at ${url} (docs ${url}/docs; Ctrl-C to stop)`);
   await untilSignal();

@@ -43,6 +43,8 @@ const ConfigSchema = z.object({
   }),
   /** libvirt URI of each host, `{host}` replaced by the host id (e.g. qemu+ssh://{host}/system). */
   libvirtUriTemplate: z.string().includes('{host}', { message: 'must contain {host}' }),
+  /** Cloud instance catalog (JSON, see scheduler/cost/README.md); cloud placement is off without one. */
+  cloudCatalogPath: z.string().optional(),
   java: z.object({ kafkaHome: z.string().optional(), questdbHome: z.string().optional() }),
 });
 
@@ -83,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     anomaly: { probationSamples: e.NOVACRON_ANOMALY_PROBATION ?? '288', minChange: e.NOVACRON_ANOMALY_MIN_CHANGE ?? '0.05' },
     // Default: libvirt's test driver, one node file per simulated host (the demo writes them).
     libvirtUriTemplate: e.LIBVIRT_URI_TEMPLATE ?? `test://${absolute(e.NOVACRON_HOME ?? '.novacron')}/libvirt/{host}.xml`,
+    cloudCatalogPath: e.NOVACRON_CLOUD_CATALOG ? absolute(e.NOVACRON_CLOUD_CATALOG) : undefined,
     java: { kafkaHome: e.NOVACRON_KAFKA_JAVA_HOME, questdbHome: e.NOVACRON_QUESTDB_JAVA_HOME },
   };
   const parsed = ConfigSchema.safeParse(raw);

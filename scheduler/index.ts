@@ -7,3 +7,4 @@ export { PlacementState, type PlacementRequest, type PlacementDecision } from '.
 export * from './cost/index.ts';
 export { estimateMigration, migrationSeconds, migrationCostWh, hostWatts, wattsPerCore, powerOffBenefitWh, type MigrationCostModel, type MigrationEstimate } from './migration-cost.ts';
 export { POLICY_DEFAULTS } from './policy.ts';
+export { placeRequest, type VmPlacementRequest, type PlacementOutcome } from './place-request.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildApi } from '../../api/index.ts';
-import { createIlpSender, migrate, questdbTable, topicsFor, topicSpecs, type PgPool } from '../../core/index.ts';
+import { createIlpSender, migrate, PROJECT_ROOT, questdbTable, topicsFor, topicSpecs, type PgPool } from '../../core/index.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { runFleet, SamplePublisher, SyntheticFleet } from '../../ingest/index.ts';
 import type { ActionPlan } from '../../scheduler/index.ts';
@@ -39,7 +39,7 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     await ensureSampleTables(config, questdb);
     worker = new SampleWorker({ bus, store: new QuestDbSampleStore(await createIlpSender(config), config), topics, groupId: `${topics.vmSamples}-g`, log });
     await worker.start();
-    api = await buildApi(apiDeps(pool, questdb, bus, log));
+    api = await buildApi(apiDeps(pool, questdb, bus, log, join(PROJECT_ROOT, 'scheduler', 'cost', 'catalog.example.json')));
   });
 
   after(async () => {
@@ -112,6 +112,26 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     const health = await api.inject({ method: 'GET', url: '/healthz' });
     assert.equal(health.statusCode, 200);
     assert.deepEqual(health.json().checks, { postgres: 'ok', questdb: 'ok', kafka: 'ok' });
+
+    // Placement of new VMs against the inventory the plan stored: on-prem first, then the cloud catalog.
+    const place = (body: object) => api.inject({ method: 'POST', url: '/v1/placements', payload: body });
+    const small = await place({ vmId: 'new-1', vcpus: 2, memBytes: 4 * 1024 ** 3, expectedCpuCores: 0.5 });
+    assert.equal(small.statusCode, 200);
+    assert.equal(small.json().target, 'host');
+    assert.ok(fleet.hosts.some((h) => h.hostId === small.json().hostId));
+    const cloud = await place({ vmId: 'new-2', vcpus: 4, memBytes: 16 * 1024 ** 3, target: 'cloud', allowedProviders: ['aws'] });
+    assert.equal(cloud.statusCode, 200);
+    assert.equal(cloud.json().target, 'cloud');
+    assert.equal(cloud.json().provider, 'aws');
+    assert.ok(cloud.json().pricePerHour > 0 && /vCPU/.test(cloud.json().reason));
+    const huge = await place({ vmId: 'new-3', vcpus: 500, memBytes: 4096 * 1024 ** 3 });
+    assert.equal(huge.json().target, 'none');
+    assert.match(huge.json().reason, /no on-prem host/);
+    for (const [body, field] of [[{ vmId: 'x', vcpus: -1, memBytes: 1 }, 'vcpus'], [{ vmId: 'x', vcpus: 1 }, 'memBytes'], [{ vmId: 'x', vcpus: 1, memBytes: 1, gpu: 1 }, 'gpu']] as const) {
+      const bad = await place(body);
+      assert.equal(bad.statusCode, 400, JSON.stringify(body));
+      assert.equal(bad.json().field, field);
+    }
 
     const spec = await api.inject({ method: 'GET', url: '/openapi.json' });
     assert.ok(spec.json().paths['/v1/recommendations']);
