@@ -6,3 +6,4 @@ export { KafkaJsBus } from './kafkajs-bus.ts';
 export { QuestDbClient, createIlpSender, questdbPgUrl, questdbTable } from './questdb.ts';
 export { createPgPool, ensureDatabase, postgresReachable, databaseName, maintenanceUrl, migrate, type Migration, type PgPool } from './postgres.ts';
 export { createBus } from './compose.ts';
+export { seededRandom, gaussian } from './random.ts';

@@ -4,4 +4,4 @@ export { PlanetLabReplay, readPlanetLabFile, type PlanetLabOptions } from './pla
 export { malformedVariant, type Malformed } from './malformed.ts';
 export { SamplePublisher, type PublishStats } from './publisher.ts';
 export { runFleet, type RunOptions } from './runner.ts';
-export { seededRandom } from './random.ts';
+export { seededRandom } from '../core/index.ts';

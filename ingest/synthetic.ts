@@ -1,6 +1,6 @@
 import type { VmSample } from '../schemas/index.ts';
 import { GIB, hostSamplesFor, type FleetSource, type FleetTick, type SimHost, type SimVm } from './fleet.ts';
-import { gaussian, seededRandom } from './random.ts';
+import { gaussian, seededRandom } from '../core/index.ts';
 
 export interface SyntheticFleetOptions {
   hosts: number;

@@ -1,14 +1,7 @@
-/** Seeded uniform [0, 1) generator (mulberry32): training and splits replay exactly. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../core/index.ts';
+
+/** Seeded uniform [0, 1) generator (mulberry32; core's, under the name the forecasting code uses). */
+export const mulberry32: (seed: number) => () => number = seededRandom;
 
 /**
  * 32-bit FNV-1a hash of a string, seeded, with murmur3's finaliser: plain FNV leaves the high

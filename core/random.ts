@@ -1,4 +1,4 @@
-/** Seeded PRNG (mulberry32): simulations are reproducible from their seed. */
+/** Seeded uniform [0, 1) generator (mulberry32): simulations, splits and training replay exactly from their seed. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
