@@ -61,6 +61,7 @@ import {
   pool as poolCells,
   readTraceFolder,
   registerModelVersion,
+  versionOf,
   summarise,
   trainAndEvaluate,
   trainMlp,
@@ -188,18 +189,7 @@ async function register(name: string, result: PipelineResult, databaseUrl: strin
   const pg = createPgPool(databaseUrl);
   try {
     await migrate(pg, FORECAST_REGISTRY_MIGRATIONS);
-    const v = await registerModelVersion(pg, {
-      name,
-      model: result.model,
-      status: result.decision.status,
-      reason: result.decision.reason,
-      backend: result.backend.backend,
-      inferenceEngine: result.engine.engine,
-      dataFrom: result.dataFrom,
-      dataUntil: result.dataUntil,
-      dataSummary: { source: 'traces', series: result.splits.length, trainingSeries: result.training.series, perGroup: result.training.perGroup },
-      metrics: { validation: result.decision.comparisons, test: summarise(result.evaluation.test) },
-    });
+    const v = await registerModelVersion(pg, versionOf(name, result, { source: 'traces' }, { test: summarise(result.evaluation.test) }));
     say(`  registered ${v.name} v${v.version}: ${v.status}`);
   } finally {
     await pg.end();

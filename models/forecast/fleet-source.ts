@@ -1,7 +1,7 @@
 import type { Config, PgPool, QuestDbClient } from '../../core/index.ts';
 import { loadVmHistory, type VmHistory } from '../history.ts';
 import { trainAndEvaluate, type PipelineOptions, type PipelineResult } from './pipeline.ts';
-import { registerModelVersion, type ModelVersionSummary } from './registry.ts';
+import { registerModelVersion, versionOf, type ModelVersionSummary } from './registry.ts';
 import { STEP_SEC, toGrid, type RegularSeries } from './series.ts';
 
 /** Groups of the live fleet's series: calibration and serving look shifts up under these. */
@@ -41,17 +41,6 @@ export async function trainFromQuestDb(questdb: QuestDbClient, config: Config, p
   const histories = await loadVmHistory(questdb, config, { lookbackMinutes: opts.lookbackMinutes ?? 14 * 1440, until: opts.until });
   const series = historiesToSeries(histories);
   const result = await trainAndEvaluate(series, opts);
-  const version = await registerModelVersion(pool, {
-    name: opts.name ?? 'vm-demand',
-    model: result.model,
-    status: result.decision.status,
-    reason: result.decision.reason,
-    backend: result.backend.backend,
-    inferenceEngine: result.engine.engine,
-    dataFrom: result.dataFrom,
-    dataUntil: result.dataUntil,
-    dataSummary: { source: 'questdb', vms: histories.length, series: result.splits.length, trainingSeries: result.training.series, perGroup: result.training.perGroup },
-    metrics: { validation: result.decision.comparisons, shifts: result.model.shifts },
-  });
+  const version = await registerModelVersion(pool, versionOf(opts.name ?? 'vm-demand', result, { source: 'questdb', vms: histories.length }, { shifts: result.model.shifts }));
   return { result, version };
 }

@@ -20,7 +20,7 @@ export { summarise, naiveReference, pool, type SummaryRow, type Pooled } from '.
 export { decidePromotion, type PromotionDecision, type MethodScore } from './promotion.ts';
 export { forecastBatch, forwardWith, POOLED_GROUP, type ForecastModel, type InferenceEngine, type SeriesForecast } from './model.ts';
 export { trainAndEvaluate, chooseEngine, type PipelineOptions, type PipelineResult, type EngineChoice } from './pipeline.ts';
-export { FORECAST_REGISTRY_MIGRATIONS, registerModelVersion, servingModel, listModelVersions, type NewModelVersion, type ModelVersionSummary, type StoredModel } from './registry.ts';
+export { FORECAST_REGISTRY_MIGRATIONS, registerModelVersion, versionOf, servingModel, listModelVersions, type NewModelVersion, type ModelVersionSummary, type StoredModel } from './registry.ts';
 export { mulberry32, hashString } from './random.ts';
 export { historiesToSeries, trainFromQuestDb, FLEET_GROUPS, type FleetTrainingOptions } from './fleet-source.ts';
 export { quantileDemand, type QuantileDemand } from './serve.ts';

@@ -2,6 +2,7 @@ import { NovaError, type Migration, type PgPool } from '../../core/index.ts';
 import type { QuantileShifts } from './calibration.ts';
 import { deserialiseMlp, serialiseMlp, type MlpLayout } from './mlp.ts';
 import type { ForecastModel } from './model.ts';
+import type { PipelineResult } from './pipeline.ts';
 import type { ModelSpec } from './spec.ts';
 
 /** Schema of the forecast model registry, applied with core's migrate(). */
@@ -68,6 +69,22 @@ export interface ModelVersionSummary {
   dataUntil: Date | null;
   dataSummary: Record<string, unknown>;
   metrics: Record<string, unknown>;
+}
+
+/** The registry entry for a training run: decision, backend, data range, with the caller's source and metrics added. */
+export function versionOf(name: string, result: PipelineResult, source: Record<string, unknown>, metrics: Record<string, unknown>): NewModelVersion {
+  return {
+    name,
+    model: result.model,
+    status: result.decision.status,
+    reason: result.decision.reason,
+    backend: result.backend.backend,
+    inferenceEngine: result.engine.engine,
+    dataFrom: result.dataFrom,
+    dataUntil: result.dataUntil,
+    dataSummary: { ...source, series: result.splits.length, trainingSeries: result.training.series, perGroup: result.training.perGroup },
+    metrics: { validation: result.decision.comparisons, ...metrics },
+  };
 }
 
 /** A stored version with the model rebuilt from its weights. */
