@@ -107,7 +107,9 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
     say(`  dead-lettered    : ${fmt(worker.stats.deadLettered)} on ${topics.deadLetter} (${Object.entries(worker.stats.byCode).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'})`);
     say(`  anomaly events   : ${fmt(worker.stats.anomalies)} on ${topics.anomalies} and in ${questdbTable(config, ANOMALY_TABLE)} (detector warms up for ${config.anomaly.probationSamples} samples per series)`);
     say(`  forecasts        : ${cycle.forecasts.length} VMs, demand bound for the next hour (${[...methods].map(([m, n]) => `${m} ${n}`).join(', ')})`);
-    say(`  ${`plan #${cycle.planId}`.padEnd(17)}: hosts ${cycle.plan.hostsBefore} → ${cycle.plan.hostsAfter} (${cycle.plan.hostsSaved} saved), ${migrations} migrations, ${powerOffs} power-offs${cycle.plan.unplaced.length ? `, ${cycle.plan.unplaced.length} VMs fit nowhere` : ''}`);
+    say(`  ${`plan #${cycle.planId}`.padEnd(17)}: hosts ${cycle.plan.hostsBefore} → ${cycle.plan.hostsAfter} (${cycle.plan.hostsSaved} saved), ${migrations} migrations in ${cycle.plan.waves?.length ?? 0} wave(s), ${powerOffs} power-offs${cycle.plan.unplaced.length ? `, ${cycle.plan.unplaced.length} VMs fit nowhere` : ''}`);
+    const savings = cycle.plan.expectedSavings;
+    if (savings) say(`  expected savings : ${fmt(Math.round(savings.watts))} W, ${savings.netKWh.toFixed(2)} kWh net over ${savings.horizonHours} h after ${savings.migrationCostWh.toFixed(1)} Wh of migration cost; risk: peak host CPU ${cycle.plan.risk?.peakCpu ? `${Math.round(100 * cycle.plan.risk.peakCpu.utilization)}% on ${cycle.plan.risk.peakCpu.hostId} (target ${Math.round(100 * cycle.plan.risk.peakCpu.target)}%)` : 'n/a'}`);
     say(`  dry run (libvirt): ${cycle.dryRun.ok} actions ok, ${cycle.dryRun.blocked} blocked`);
     say(`  API              : ${apiUrl}/v1/recommendations  ${apiUrl}/v1/hosts  ${apiUrl}/healthz  docs ${apiUrl}/docs`);
     say(`  QuestDB console  : http://${config.questdb.host}:${config.questdb.httpPort}  (try: select * from ${vmTable} limit 10)`);
