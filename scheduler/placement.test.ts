@@ -37,6 +37,16 @@ describe('PlacementState.place', () => {
     assert.equal(s.place({ vmId: 'pinned', cpuCores: 1, memBytes: GIB, allowedHosts: ['b'] })?.hostId, 'b');
   });
 
+  it("uses each host's cluster targets and skips hosts flagged in maintenance in the snapshot", () => {
+    const snap = fleet();
+    snap.hosts[1] = { ...snap.hosts[1]!, cluster: 'dense' };
+    snap.hosts[2] = { ...snap.hosts[2]!, maintenance: true };
+    const s = new PlacementState(snap, { cpuTargetUtilization: 0.8, memTargetUtilization: 1, clusters: { dense: { cpuTargetUtilization: 1.5 } } });
+    // 9 cores fit nowhere at 80 % of 10, but b's cluster allows 15 (b runs 2): b; c is in maintenance.
+    assert.equal(s.place({ vmId: 'big', cpuCores: 9, memBytes: GIB })?.hostId, 'b');
+    assert.equal(s.place({ vmId: 'big2', cpuCores: 7.5, memBytes: GIB }), null);
+  });
+
   it('refuses when nothing fits and rejects invalid requests with a code', () => {
     const s = new PlacementState(fleet());
     assert.equal(s.place({ vmId: 'huge', cpuCores: 9, memBytes: GIB }), null);

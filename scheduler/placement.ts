@@ -39,8 +39,10 @@ export class PlacementState {
   constructor(snapshot: FleetSnapshot, private readonly policy: ConsolidationPolicy = DEFAULT_POLICY, opts: { maintenance?: readonly string[]; groupOf?: (vmId: string) => string | undefined } = {}) {
     const n = snapshot.hosts.length;
     this.ids = snapshot.hosts.map((h) => h.hostId);
-    this.cpuCap = Float64Array.from(snapshot.hosts, (h) => h.cpuCores * policy.cpuTargetUtilization);
-    this.memCap = Float64Array.from(snapshot.hosts, (h) => h.memBytes * policy.memTargetUtilization);
+    // Each host under its cluster's targets (its overcommit ratios), as the consolidation planner does.
+    const targets = (h: FleetSnapshot['hosts'][number]) => (h.cluster !== undefined ? policy.clusters?.[h.cluster] : undefined);
+    this.cpuCap = Float64Array.from(snapshot.hosts, (h) => h.cpuCores * (targets(h)?.cpuTargetUtilization ?? policy.cpuTargetUtilization));
+    this.memCap = Float64Array.from(snapshot.hosts, (h) => h.memBytes * (targets(h)?.memTargetUtilization ?? policy.memTargetUtilization));
     this.cpu = new Float64Array(n);
     this.mem = new Float64Array(n);
     this.vmCount = new Int32Array(n);
@@ -50,7 +52,8 @@ export class PlacementState {
       if (h === undefined) throw new NovaError('SCHEDULER_INVALID_SNAPSHOT', `VM ${v.vmId} runs on unknown host ${v.hostId}`);
       this.record(h, v.cpuCores, v.memBytes, opts.groupOf?.(v.vmId));
     }
-    this.maintenance = new Set((opts.maintenance ?? []).map((id) => this.index.get(id)).filter((h): h is number => h !== undefined));
+    const inMaintenance = [...(opts.maintenance ?? []), ...snapshot.hosts.filter((h) => h.maintenance).map((h) => h.hostId)];
+    this.maintenance = new Set(inMaintenance.map((id) => this.index.get(id)).filter((h): h is number => h !== undefined));
   }
 
   private record(h: number, cpu: number, mem: number, group: string | undefined): void {
