@@ -16,10 +16,10 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError, loadConfig, NovaError } from '../core/index.ts';
+import { goalLine, numberFlag, policyList, runPolicies, usageError } from './backtest-runner.ts';
 import {
   ALL_POLICIES,
   backtestCostRates,
-  createPolicy,
   DEFAULT_BACKTEST_COST_RATES,
   defaultOrderFile,
   energyLowerBound,
@@ -29,12 +29,9 @@ import {
   lowerBoundRow,
   planetLabExperiment,
   resultCost,
-  resultRow,
-  runBacktest,
   tableHeader,
   tableLine,
   type BacktestCostRates,
-  type BacktestResult,
   type Experiment,
 } from '../scheduler/index.ts';
 
@@ -71,18 +68,8 @@ interface Args {
   rates: BacktestCostRates;
 }
 
-function usage(message: string): NovaError {
-  return new NovaError('BENCH_USAGE', `${message}\n${USAGE}`);
-}
-
-function number(value: string | undefined, flag: string, integer: boolean): number | undefined {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (value.trim() === '' || !Number.isFinite(x) || x < 0 || (integer && (!Number.isInteger(x) || x < 1))) {
-    throw usage(`${flag} must be a ${integer ? 'positive integer' : 'non-negative number'}, got ${JSON.stringify(value)}`);
-  }
-  return x;
-}
+const usage = (message: string): NovaError => usageError(message, USAGE);
+const number = (value: string | undefined, flag: string, integer: boolean): number | undefined => numberFlag(value, flag, integer, USAGE);
 
 function parse(argv: string[]): Args {
   let values;
@@ -118,8 +105,6 @@ function parse(argv: string[]): Args {
   if (trace === 'planetlab' && (values.days !== undefined || values.hosts !== undefined)) throw usage('--days and --hosts apply to --trace bitbrains only (a PlanetLab day is the CloudSim setup: 24 h, 800 hosts)');
   if (trace === 'bitbrains' && values.order !== undefined) throw usage('--order applies to --trace planetlab only');
   const ours = values.ours.toLowerCase();
-  const policies = (values.policies ?? DEFAULT_POLICIES.join(',')).split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
-  for (const p of [...policies, ours]) if (!(p in ALL_POLICIES)) throw usage(`unknown policy "${p}"`);
   const dataDir = loadConfig().dataDir;
   return {
     trace,
@@ -128,8 +113,7 @@ function parse(argv: string[]): Args {
     order: trace === 'planetlab' ? (values.order ?? defaultOrderFile(dataDir, values.day ?? '20110303')) : undefined,
     days: number(values.days, '--days', true),
     hosts: number(values.hosts, '--hosts', true),
-    // Our policy is always run, and last, so the final line can report it.
-    policies: [...new Set([...policies.filter((p) => p !== ours), ours])],
+    policies: policyList(values.policies, DEFAULT_POLICIES, ours, USAGE),
     ours,
     rates: backtestCostRates({ kwhPrice: number(values['kwh-price'], '--kwh-price', false), hostHourPrice: number(values['host-hour-price'], '--host-hour-price', false) }),
   };
@@ -191,24 +175,7 @@ function main(): void {
   out.push(...notes);
   out.push('');
   out.push(...tableHeader());
-  const results = new Map<string, BacktestResult>();
-  for (const name of args.policies) {
-    const policy = createPolicy(name);
-    process.stderr.write(`[backtest] ${policy.name} …`);
-    let lastReport = performance.now();
-    const result = runBacktest(exp, policy, {
-      onTick: (tick, ticks) => {
-        // Progress only on slow runs: a line every 2 s of wall time.
-        if (performance.now() - lastReport > 2000) {
-          lastReport = performance.now();
-          process.stderr.write(` ${tick}/${ticks}`);
-        }
-      },
-    });
-    process.stderr.write(` done in ${(result.runtimeMs / 1000).toFixed(2)} s\n`);
-    results.set(name, result);
-    out.push(tableLine(resultRow(name === args.ours ? `${result.policy} (ours)` : result.policy, result, args.rates)));
-  }
+  const results = runPolicies(exp, args.policies, args.ours, args.rates, 'backtest', out);
   const bound = energyLowerBound(exp);
   out.push(tableLine(lowerBoundRow(bound, args.rates)));
 
@@ -219,12 +186,7 @@ function main(): void {
   out.push(`static peak FFD: placed once on each VM's peak over the whole trace (clairvoyant sizing), never migrates; lower bound: the fewest, most efficient hosts covering the demand at every tick (mean ${bound.meanHosts.toFixed(1)}, peak ${bound.peakHosts}), demand split freely, no migration, no SLA violation`);
   if (ours.unplacedVms > 0) out.push(`note: ${ours.unplacedVms} VMs could not be placed at t = 0 and never ran`);
   out.push(`ours: ${ours.policy} — mean active hosts at ticks ${ours.meanActiveHostsAtTicks.toFixed(1)}, migrations by reason ${JSON.stringify(ours.migrationsByReason)}, energy ${(((ours.energyKWh - bound.energyKWh) / bound.energyKWh) * 100).toFixed(1)} % above the lower bound`);
-  if (baseline !== undefined && baseline !== ours) {
-    const energy = (ours.energyKWh - baseline.energyKWh) / baseline.energyKWh;
-    const met = ours.energyKWh < baseline.energyKWh && ours.slav <= baseline.slav && ours.migrations * 2 <= baseline.migrations;
-    const ratio = (a: number, b: number): string => (b === 0 ? (a === 0 ? '1.00' : '∞') : (a / b).toFixed(2));
-    out.push(`vs ${baseline.policy} (same run): energy ${energy >= 0 ? '+' : ''}${(energy * 100).toFixed(1)} %, migrations ${ratio(ours.migrations, baseline.migrations)}×, SLAV ${ratio(ours.slav, baseline.slav)}× — goal (less energy, SLAV no higher, ≤ half the migrations) ${met ? 'MET' : 'NOT met'}`);
-  }
+  if (baseline !== undefined && baseline !== ours) out.push(goalLine(ours, baseline, 'same run'));
   out.push(`backtest ${args.trace} energy_kWh=${ours.energyKWh.toFixed(2)} migrations=${ours.migrations} SLAV=${formatPercent(ours.slav * 100, 5)}% cost_usd=${resultCost(ours, args.rates).toFixed(2)}`);
   process.stdout.write(`${out.join('\n')}\n`);
 }

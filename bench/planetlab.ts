@@ -14,10 +14,10 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError, loadConfig, NovaError } from '../core/index.ts';
+import { goalLine, numberFlag, policyList, runPolicies, usageError } from './backtest-runner.ts';
 import {
   ALL_POLICIES,
   backtestCostRates,
-  createPolicy,
   DEFAULT_BACKTEST_COST_RATES,
   defaultOrderFile,
   energyLowerBound,
@@ -25,12 +25,9 @@ import {
   lowerBoundRow,
   planetLabExperiment,
   referenceRow,
-  resultRow,
-  runBacktest,
   tableHeader,
   tableLine,
   type BacktestCostRates,
-  type BacktestResult,
   type ReferenceRow,
 } from '../scheduler/index.ts';
 
@@ -58,13 +55,6 @@ interface Args {
   rates: BacktestCostRates;
 }
 
-function price(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (value.trim() === '' || !Number.isFinite(x) || x < 0) throw new NovaError('BENCH_USAGE', `${flag} must be a non-negative number, got ${JSON.stringify(value)}\n${USAGE}`);
-  return x;
-}
-
 function parse(argv: string[]): Args {
   let values;
   try {
@@ -84,7 +74,7 @@ function parse(argv: string[]): Args {
       allowPositionals: false,
     }));
   } catch (cause) {
-    throw new NovaError('BENCH_USAGE', `${(cause as Error).message}\n${USAGE}`);
+    throw usageError((cause as Error).message, USAGE);
   }
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
@@ -94,17 +84,13 @@ function parse(argv: string[]): Args {
   const day = values.day;
   if (!/^[\w.-]+$/.test(day)) throw new NovaError('BENCH_USAGE', `--day must be a folder name such as 20110303, got ${JSON.stringify(day)}`);
   const ours = values.ours.toLowerCase();
-  const policies = (values.policies ?? DEFAULT_POLICIES.join(',')).split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
-  for (const p of [...policies, ours]) if (!(p in ALL_POLICIES)) throw new NovaError('BENCH_USAGE', `unknown policy "${p}"\n${USAGE}`);
-  // Our policy is always run, and last, so the final line can report it.
-  const ordered = [...policies.filter((p) => p !== ours), ours];
   return {
     day,
     traces: values.traces ?? join(config.dataDir, 'traces', 'planetlab'),
     order: values.order ?? defaultOrderFile(config.dataDir, day),
-    policies: [...new Set(ordered)],
+    policies: policyList(values.policies, DEFAULT_POLICIES, ours, USAGE),
     ours,
-    rates: backtestCostRates({ kwhPrice: price(values['kwh-price'], '--kwh-price'), hostHourPrice: price(values['host-hour-price'], '--host-hour-price') }),
+    rates: backtestCostRates({ kwhPrice: numberFlag(values['kwh-price'], '--kwh-price', false, USAGE), hostHourPrice: numberFlag(values['host-hour-price'], '--host-hour-price', false, USAGE) }),
   };
 }
 
@@ -132,27 +118,10 @@ function main(): void {
   out.push('');
   out.push(...tableHeader());
 
-  const results = new Map<string, BacktestResult>();
-  for (const name of args.policies) {
-    const policy = createPolicy(name);
-    process.stderr.write(`[planetlab] ${policy.name} …`);
-    let lastReport = performance.now();
-    const result = runBacktest(exp, policy, {
-      onTick: (tick, ticks) => {
-        // Progress only on slow runs: a line every 2 s of wall time.
-        if (performance.now() - lastReport > 2000) {
-          lastReport = performance.now();
-          process.stderr.write(` ${tick}/${ticks}`);
-        }
-      },
-    });
-    process.stderr.write(` done in ${(result.runtimeMs / 1000).toFixed(2)} s\n`);
-    results.set(name, result);
-    const label = name === args.ours ? `${result.policy} (ours)` : result.policy;
-    out.push(tableLine(resultRow(label, result, args.rates)));
+  const results = runPolicies(exp, args.policies, args.ours, args.rates, 'planetlab', out, (result) => {
     const ref = referenceRow(args.day, result.policy, orderKind);
-    if (ref !== undefined) out.push(referenceLine(ref));
-  }
+    return ref === undefined ? undefined : referenceLine(ref);
+  });
 
   const bound = energyLowerBound(exp);
   out.push(tableLine(lowerBoundRow(bound, args.rates)));
@@ -164,11 +133,7 @@ function main(): void {
   out.push(`ours vs lower bound: energy +${(((ours.energyKWh - bound.energyKWh) / bound.energyKWh) * 100).toFixed(1)} %`);
   if (ours.unplacedVms > 0) out.push(`note: ${ours.unplacedVms} VMs could not be placed at t = 0 and never ran`);
   out.push(`ours: ${ours.policy} — ${ours.finishedVms} VMs finished (zero demand), mean active hosts at ticks ${ours.meanActiveHostsAtTicks.toFixed(1)}, migrations by reason ${JSON.stringify(ours.migrationsByReason)}`);
-  if (baseline !== undefined && baseline !== ours) {
-    const energy = (ours.energyKWh - baseline.energyKWh) / baseline.energyKWh;
-    const met = ours.energyKWh < baseline.energyKWh && ours.slav <= baseline.slav && ours.migrations * 2 <= baseline.migrations;
-    out.push(`vs ${baseline.policy} (same run, same VM order): energy ${energy >= 0 ? '+' : ''}${(energy * 100).toFixed(1)} %, migrations ${(ours.migrations / baseline.migrations).toFixed(2)}×, SLAV ${(ours.slav / baseline.slav).toFixed(2)}× — goal (less energy, SLAV no higher, ≤ half the migrations) ${met ? 'MET' : 'NOT met'}`);
-  }
+  if (baseline !== undefined && baseline !== ours) out.push(goalLine(ours, baseline, 'same run, same VM order'));
   out.push(`planetlab ${args.day} energy_kWh=${ours.energyKWh.toFixed(2)} migrations=${ours.migrations} SLATAH=${pct(ours.slatah, 2)}% PDM=${pct(ours.pdm, 2)}% SLAV=${pct(ours.slav, 5)}%`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
