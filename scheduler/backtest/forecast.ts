@@ -60,62 +60,26 @@ export function volatilityForecaster(options: Partial<VolatilityForecasterOption
   }
   const horizon = Math.sqrt(o.horizonSteps);
   const W = o.window;
-  let level = new Float64Array(0);
-  let spread = new Float64Array(0);
-  let errors = new Float64Array(0);
-  let sumSq = new Float64Array(0);
-  let count = new Int32Array(0);
-  return {
-    name: `volatility(w=${o.window},h=${o.horizonSteps})`,
-    forecast(view) {
-      const exp = view.experiment;
-      const N = exp.vmCount;
-      if (level.length !== N) {
-        level = new Float64Array(N);
-        spread = new Float64Array(N);
-        errors = new Float64Array(N * W);
-        sumSq = new Float64Array(N);
-        count = new Int32Array(N);
+  return pooledErrorForecaster(`volatility(w=${o.window},h=${o.horizonSteps})`, W, o.priorSpread, {
+    observe(v, view, level, errors) {
+      const x = view.pastUtilization(v);
+      const n = x.length;
+      const mips = view.experiment.vmMips[v]!;
+      level[v] = view.requestedMips[v]!;
+      const from = Math.max(1, n - W);
+      let ss = 0;
+      for (let i = n - 1, slot = 0; i >= from; i--, slot++) {
+        const d = x[i]! - x[i - 1]!;
+        ss += d * d;
+        errors[v * W + slot] = d * mips;
       }
-      errors.fill(0);
-      let poolSq = 0;
-      let poolN = 0;
-      let errorCount = 0;
-      for (let v = 0; v < N; v++) {
-        level[v] = 0;
-        sumSq[v] = 0;
-        count[v] = 0;
-        if (view.vmHost[v]! < 0) continue;
-        const x = view.pastUtilization(v);
-        const n = x.length;
-        const mips = exp.vmMips[v]!;
-        level[v] = view.requestedMips[v]!;
-        const from = Math.max(1, n - W);
-        let ss = 0;
-        for (let i = n - 1, slot = 0; i >= from; i--, slot++) {
-          const d = x[i]! - x[i - 1]!;
-          ss += d * d;
-          errors[v * W + slot] = d * mips;
-        }
-        sumSq[v] = ss;
-        count[v] = n - from;
-        errorCount = Math.max(errorCount, n - from);
-        poolSq += ss;
-        poolN += n - from;
-      }
-      const pooled = poolN > 0 ? poolSq / poolN : o.priorSpread * o.priorSpread;
-      for (let v = 0; v < N; v++) {
-        if (view.vmHost[v]! < 0) {
-          spread[v] = 0;
-          continue;
-        }
-        const n = count[v]!;
-        const variance = (sumSq[v]! + o.poolWeight * pooled) / (n + o.poolWeight);
-        spread[v] = n + o.poolWeight > 0 ? Math.max(o.minSpread, Math.sqrt(variance) * horizon) * exp.vmMips[v]! : o.priorSpread * exp.vmMips[v]!;
-      }
-      return { level, spread, errors, window: W, errorCount };
+      return { sumSq: ss, count: n - from };
     },
-  };
+    spread(count, sumSq, pooled, mips) {
+      const variance = (sumSq + o.poolWeight * pooled) / (count + o.poolWeight);
+      return count + o.poolWeight > 0 ? Math.max(o.minSpread, Math.sqrt(variance) * horizon) * mips : o.priorSpread * mips;
+    },
+  });
 }
 
 /** Options of the smoothed forecaster. */
@@ -154,13 +118,60 @@ export function smoothedForecaster(options: Partial<SmoothedForecasterOptions> =
     throw new NovaError('BACKTEST_OPTION_INVALID', `smoothed forecaster needs 0 < alpha ≤ 1, an integer window ≥ 2, an integer warmup ≥ 0 and non-negative spreads and pool weight, got ${JSON.stringify(o)}`);
   }
   const W = o.window;
+  return pooledErrorForecaster(`smoothed(alpha=${o.alpha.toFixed(3)},w=${W})`, W, o.priorSpread, {
+    observe(v, view, level, errors) {
+      const x = view.pastUtilization(v);
+      const n = x.length;
+      if (n === 0) {
+        level[v] = view.requestedMips[v]!;
+        return { sumSq: 0, count: 0 };
+      }
+      const mips = view.experiment.vmMips[v]!;
+      const first = Math.max(0, n - W - o.warmup - 1);
+      let e = x[first]!;
+      let ss = 0;
+      let m = 0;
+      for (let i = first + 1; i < n; i++) {
+        // e is the forecast of x[i] made at i − 1.
+        const err = x[i]! - e;
+        if (i >= n - W) {
+          errors[v * W + (n - 1 - i)] = err * mips;
+          ss += err * err;
+          m++;
+        }
+        e += o.alpha * (x[i]! - e);
+      }
+      level[v] = e * mips;
+      return { sumSq: ss, count: m };
+    },
+    spread(count, sumSq, pooled, mips) {
+      const variance = count + o.poolWeight > 0 ? (sumSq + o.poolWeight * pooled) / (count + o.poolWeight) : o.priorSpread * o.priorSpread;
+      return Math.max(o.minSpread, Math.sqrt(variance)) * mips;
+    },
+  });
+}
+
+/** How one forecaster reads a VM's past and turns its measured errors into a spread. */
+interface ErrorModel {
+  /** Writes the VM's level and its newest-first errors (`window` slots); returns their sum of squares (utilisation units) and how many there are. */
+  observe(v: number, view: TickView, level: Float64Array, errors: Float64Array): { sumSq: number; count: number };
+  /** The VM's spread in MIPS from its own errors and the fleet's pooled mean square error. */
+  spread(count: number, sumSq: number, pooled: number, mips: number): number;
+}
+
+/**
+ * The frame both forecasters share: per-tick buffers sized to the fleet, each running VM
+ * observed once, the fleet-wide mean square error pooled over them (empirical-Bayes shrinkage),
+ * then each VM's spread; finished VMs get level and spread 0.
+ */
+function pooledErrorForecaster(name: string, W: number, priorSpread: number, model: ErrorModel): DemandForecaster {
   let level = new Float64Array(0);
   let spread = new Float64Array(0);
   let errors = new Float64Array(0);
   let sumSq = new Float64Array(0);
   let count = new Int32Array(0);
   return {
-    name: `smoothed(alpha=${o.alpha.toFixed(3)},w=${W})`,
+    name,
     forecast(view) {
       const exp = view.experiment;
       const N = exp.vmCount;
@@ -180,43 +191,16 @@ export function smoothedForecaster(options: Partial<SmoothedForecasterOptions> =
         sumSq[v] = 0;
         count[v] = 0;
         if (view.vmHost[v]! < 0) continue;
-        const x = view.pastUtilization(v);
-        const n = x.length;
-        if (n === 0) {
-          level[v] = view.requestedMips[v]!;
-          continue;
-        }
-        const mips = exp.vmMips[v]!;
-        const first = Math.max(0, n - W - o.warmup - 1);
-        let e = x[first]!;
-        let ss = 0;
-        let m = 0;
-        for (let i = first + 1; i < n; i++) {
-          // e is the forecast of x[i] made at i − 1.
-          const err = x[i]! - e;
-          if (i >= n - W) {
-            errors[v * W + (n - 1 - i)] = err * mips;
-            ss += err * err;
-            m++;
-          }
-          e += o.alpha * (x[i]! - e);
-        }
-        level[v] = e * mips;
-        sumSq[v] = ss;
-        count[v] = m;
-        errorCount = Math.max(errorCount, m);
-        poolSq += ss;
-        poolN += m;
+        const seen = model.observe(v, view, level, errors);
+        sumSq[v] = seen.sumSq;
+        count[v] = seen.count;
+        errorCount = Math.max(errorCount, seen.count);
+        poolSq += seen.sumSq;
+        poolN += seen.count;
       }
-      const pooled = poolN > 0 ? poolSq / poolN : o.priorSpread * o.priorSpread;
+      const pooled = poolN > 0 ? poolSq / poolN : priorSpread * priorSpread;
       for (let v = 0; v < N; v++) {
-        if (view.vmHost[v]! < 0) {
-          spread[v] = 0;
-          continue;
-        }
-        const n = count[v]!;
-        const variance = n + o.poolWeight > 0 ? (sumSq[v]! + o.poolWeight * pooled) / (n + o.poolWeight) : o.priorSpread * o.priorSpread;
-        spread[v] = Math.max(o.minSpread, Math.sqrt(variance)) * exp.vmMips[v]!;
+        spread[v] = view.vmHost[v]! < 0 ? 0 : model.spread(count[v]!, sumSq[v]!, pooled, exp.vmMips[v]!);
       }
       return { level, spread, errors, window: W, errorCount };
     },
