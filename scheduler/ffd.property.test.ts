@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { planConsolidation, type ActionPlan, type ConsolidationPolicy, type FleetSnapshot, type MigrateAction } from './index.ts';
+import { shuffle } from '../test/support/shuffle.ts';
 
 const GIB = 1024 ** 3;
 // Looser than the planner's own tolerance: this file sums loads in a different order.
@@ -59,19 +60,6 @@ const feasibleFleetArb = fc
       snapshot: { takenAt: 1_700_000_000_000, hosts: hosts.map((h, i) => ({ hostId: `h${i}`, cpuCores: h.size.cpu, memBytes: h.size.memGib * GIB })), vms } satisfies FleetSnapshot,
     };
   });
-
-function shuffle<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let x = seed | 1;
-  for (let i = out.length - 1; i > 0; i--) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    const j = Math.abs(x) % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 /** Checks every invariant of a plan against its input. */
 function checkPlan(snapshot: FleetSnapshot, policy: ConsolidationPolicy, plan: ActionPlan): void {

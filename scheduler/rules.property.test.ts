@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { planConsolidation, type ConsolidationPlan, type ConsolidationPolicy, type FleetSnapshot, type MigrateAction, type VmAffinityRule } from './index.ts';
+import { shuffle } from '../test/support/shuffle.ts';
 
 const GIB = 1024 ** 3;
 const T = 1_700_000_000_000;
@@ -91,19 +92,6 @@ function unitsOf(rules: readonly VmAffinityRule[]): (vm: string) => string {
     }
   }
   return find;
-}
-
-function shuffle<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let x = seed | 1;
-  for (let i = out.length - 1; i > 0; i--) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    const j = Math.abs(x) % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 /** Checks every promise of a plan made under rules, maintenance, clusters, budgets and hysteresis. */
