@@ -1,6 +1,6 @@
 /** What bench:planetlab and bench:backtest share: flag checks, the policy list, the run loop, the goal line. */
 import { NovaError } from '../core/index.ts';
-import { ALL_POLICIES, createPolicy, resultRow, runBacktest, tableLine, type BacktestCostRates, type BacktestResult, type Experiment } from '../scheduler/index.ts';
+import { ALL_POLICIES, createPolicy, resultRow, runBacktest, tableLine, type BacktestCostRates, type BacktestResult, type Experiment } from '../replay/index.ts';
 
 /** A usage error: exit code 2, the usage text after the message. */
 export function usageError(message: string, usage: string): NovaError {

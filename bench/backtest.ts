@@ -33,7 +33,7 @@ import {
   tableLine,
   type BacktestCostRates,
   type Experiment,
-} from '../scheduler/index.ts';
+} from '../replay/index.ts';
 
 const TRACES = ['planetlab', 'bitbrains'] as const;
 type Trace = (typeof TRACES)[number];

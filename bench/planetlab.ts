@@ -29,7 +29,7 @@ import {
   tableLine,
   type BacktestCostRates,
   type ReferenceRow,
-} from '../scheduler/index.ts';
+} from '../replay/index.ts';
 
 const DEFAULT_POLICIES = ['npa', 'dvfs', 'static-peak-ffd', 'thr-mmt-0.8', 'thr-mmt-1.0', 'iqr-mmt-1.5', 'mad-mmt-2.5', 'lr-mmt-1.2', 'nova-fq'];
 const OURS = 'nova-fq';

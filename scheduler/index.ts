@@ -2,7 +2,6 @@ export * from './types.ts';
 export { planConsolidation, withinCapacity, CAPACITY_TOLERANCE } from './ffd.ts';
 export { buildSnapshot } from './snapshot.ts';
 export { SCHEDULER_MIGRATIONS, savePlan, latestPlan, saveInventory, listHosts, type HostInventory } from './plan-store.ts';
-export * from './backtest/index.ts';
 export { PlacementState, type PlacementRequest, type PlacementDecision } from './placement.ts';
 export * from './cost/index.ts';
 export { estimateMigration, migrationSeconds, migrationCostWh, hostWatts, wattsPerCore, powerOffBenefitWh, type MigrationCostModel, type MigrationEstimate } from './migration-cost.ts';

@@ -1,4 +1,4 @@
-import { NovaError } from '../../core/index.ts';
+import { NovaError } from '../core/index.ts';
 import { interQuartileRange, localRegression, medianAbsoluteDeviation, staticThreshold, type OverloadDetector } from './overload.ts';
 import { staticPeakFfdPolicy } from './baselines.ts';
 import { novaPolicy } from './nova-policy.ts';

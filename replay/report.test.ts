@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasCode } from '../../core/index.ts';
+import { hasCode } from '../core/index.ts';
 import { formatPercent, lowerBoundRow, resultCost, tableLine } from './report.ts';
 import { backtestCost, backtestCostRates, billedHostHours, DEFAULT_BACKTEST_COST_RATES } from './run-cost.ts';
 import type { BacktestResult } from './simulator.ts';

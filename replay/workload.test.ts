@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasCode } from '../../core/index.ts';
+import { hasCode } from '../core/index.ts';
 import { migrationSeconds, planetLabExperiment } from './experiment.ts';
 import { parseTrace, utilizationAt, type Workload } from './workload.ts';
 

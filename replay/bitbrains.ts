@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { NovaError } from '../../core/index.ts';
+import { NovaError } from '../core/index.ts';
 
 /** One Bitbrains (GWA-T-12) VM file: its measured rows, in time order, with duplicates merged. */
 export interface BitbrainsVmTrace {

@@ -1,4 +1,4 @@
-import { NovaError } from '../../core/index.ts';
+import { NovaError } from '../core/index.ts';
 import type { BacktestResult } from './simulator.ts';
 
 /** Prices that turn a run into money; both are assumptions, not measurements. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasCode } from '../../core/index.ts';
+import { hasCode } from '../core/index.ts';
 import { planetLabExperiment, type Experiment, type HostType, type VmType } from './experiment.ts';
 import { novaPolicy } from './nova-policy.ts';
 import { cloudSimPolicy, dvfsPolicy, nonPowerAwarePolicy } from './policies.ts';

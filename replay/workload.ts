@@ -1,4 +1,4 @@
-import { NovaError } from '../../core/index.ts';
+import { NovaError } from '../core/index.ts';
 
 /** Samples per PlanetLab day: one per 5 minutes. */
 export const PLANETLAB_SAMPLES = 288;

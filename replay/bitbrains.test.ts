@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasCode } from '../../core/index.ts';
+import { hasCode } from '../core/index.ts';
 import { bitbrainsReplay, loadBitbrainsReplay } from './bitbrains-experiment.ts';
 import { BITBRAINS_MIN_USAGE_MHZ, listBitbrainsFiles, parseBitbrainsCsv, resampleUsage } from './bitbrains.ts';
 import { energyLowerBound } from './lower-bound.ts';

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { NovaError } from '../../core/index.ts';
+import { NovaError } from '../core/index.ts';
 import { parseTrace, PLANETLAB_SAMPLES, type Workload } from './workload.ts';
 
 /** How the VM numbering (file order) was decided. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasCode } from '../../core/index.ts';
+import { hasCode } from '../core/index.ts';
 import { HP_PROLIANT_ML110_G4, HP_PROLIANT_ML110_G5, intervalEnergy, specPowerModel } from './power.ts';
 
 const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${a} ≉ ${b}`);

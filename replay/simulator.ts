@@ -1,4 +1,4 @@
-import { NovaError } from '../../core/index.ts';
+import { NovaError } from '../core/index.ts';
 import * as cpu from './cpu.ts';
 import { migrationSeconds, type Experiment } from './experiment.ts';
 import { capacityAfterPuts, hashIterationOrder } from './java-hash-order.ts';

@@ -1,4 +1,4 @@
-import { NovaError } from '../../core/index.ts';
+import { NovaError } from '../core/index.ts';
 
 /** Watts drawn by a host as a function of its CPU utilisation u in [0, 1]. */
 export interface PowerModel {

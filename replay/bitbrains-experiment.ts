@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { NovaError } from '../../core/index.ts';
+import { NovaError } from '../core/index.ts';
 import { migrationSeconds, planetLabExperiment, type Experiment, type HostType, type VmType } from './experiment.ts';
 import { readBitbrainsFolder, resampleUsage, type BitbrainsVmTrace } from './bitbrains.ts';
 import { IBM_X3550_XEON_X5670, IBM_X3550_XEON_X5675 } from './power.ts';

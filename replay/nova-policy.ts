@@ -1,4 +1,4 @@
-import { NovaError } from '../../core/index.ts';
+import { NovaError } from '../core/index.ts';
 import { hostsByEfficiency } from './experiment.ts';
 import { smoothedForecaster, type DemandForecast, type DemandForecaster } from './forecast.ts';
 import { powerAwarePlacement } from './placement.ts';

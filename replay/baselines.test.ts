@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../core/index.ts';
+import { loadConfig } from '../core/index.ts';
 import { peakDemandMips, staticPeakFfdPlacement, staticPeakFfdPolicy } from './baselines.ts';
 import { planetLabExperiment, type Experiment, type HostType, type VmType } from './experiment.ts';
 import { demandAtTicks, energyLowerBound } from './lower-bound.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasCode } from '../../core/index.ts';
+import { hasCode } from '../core/index.ts';
 import { planetLabExperiment, type Experiment } from './experiment.ts';
 import { smoothedForecaster, volatilityForecaster } from './forecast.ts';
 import type { TickView } from './policy.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../core/index.ts';
+import { loadConfig } from '../core/index.ts';
 import { planetLabExperiment } from './experiment.ts';
 import { createPolicy } from './policies.ts';
 import { CLOUDSIM_REFERENCE } from './reference.ts';

@@ -1,4 +1,4 @@
-import { NovaError } from '../../core/index.ts';
+import { NovaError } from '../core/index.ts';
 import { HP_PROLIANT_ML110_G4, HP_PROLIANT_ML110_G5, type PowerModel } from './power.ts';
 import { vmKeyHashes } from './java-hash-order.ts';
 import type { Workload } from './workload.ts';
