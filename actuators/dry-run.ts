@@ -1,3 +1,4 @@
+import { sumSimple } from 'simple-statistics';
 import { describeError } from '../core/index.ts';
 import type { ActionPlan, MigrateAction, PlannedAction, PowerOffAction } from '../scheduler/index.ts';
 import { formatCommand, migrateArgs, powerOffIntent } from './commands.ts';
@@ -97,14 +98,14 @@ async function checkMigrate(a: MigrateAction, live: LiveHosts, progress: Progres
 
   // Conservative: VMs leaving the target earlier in the plan are not credited back.
   const active = domains.filter(isActive);
-  const activeMem = sum(active.map((d) => d.memoryBytes));
-  const incomingMem = sum(arriving.map((m) => m.memBytes));
+  const activeMem = sumSimple(active.map((d) => d.memoryBytes));
+  const incomingMem = sumSimple(arriving.map((m) => m.memBytes));
   const free = node.memoryBytes - activeMem - incomingMem;
   const sums = `${a.toHost} free ${mib(free)} = node ${mib(node.memoryBytes)} - ${active.length} active domains ${mib(activeMem)} - ${arriving.length} earlier arrivals ${mib(incomingMem)}`;
   if (free < vm.memoryBytes) return blocked(`not enough memory on ${a.toHost}: ${sums} < ${a.vmId} ${mib(vm.memoryBytes)}`);
   checks.push(`${sums} >= ${a.vmId} ${mib(vm.memoryBytes)}`);
   // vCPUs are routinely overcommitted, so this figure informs, it does not block.
-  checks.push(`${a.toHost} vCPUs after the move: ${sum(active.map((d) => d.vcpus)) + vm.vcpus} on ${node.cpus} CPUs (not counting other arrivals)`);
+  checks.push(`${a.toHost} vCPUs after the move: ${sumSimple(active.map((d) => d.vcpus)) + vm.vcpus} on ${node.cpus} CPUs (not counting other arrivals)`);
   return { checks, memBytes: vm.memoryBytes };
 }
 
@@ -140,10 +141,6 @@ async function attempt<T>(fn: () => Promise<T>): Promise<T | Error> {
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
   }
-}
-
-function sum(values: number[]): number {
-  return values.reduce((s, v) => s + v, 0);
 }
 
 function mib(bytes: number): string {

@@ -55,7 +55,6 @@ import {
   DEFAULT_TRAIN_OPTIONS,
   FORECAST_REGISTRY_MIGRATIONS,
   buildTrainingSet,
-  discoverTraceFolders,
   forecastBatch,
   naiveReference,
   pool as poolCells,
@@ -71,6 +70,7 @@ import {
   type RegularSeries,
   type SummaryRow,
 } from '../models/forecast/index.ts';
+import { discoverTraceFolders } from '../traces/index.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -1,7 +1,6 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { NovaError } from '../core/index.ts';
 import type { VmSample } from '../schemas/index.ts';
+import { readPlanetLabDay } from '../traces/index.ts';
 import { GIB, hostSamplesFor, type FleetSource, type FleetTick, type SimHost, type SimVm } from './fleet.ts';
 
 const MIB = 1024 ** 2;
@@ -18,37 +17,23 @@ export interface PlanetLabOptions {
   vmsPerHost: number;
 }
 
-/** Reads one trace file: one integer CPU % per line. */
-export function readPlanetLabFile(path: string): number[] {
-  const values = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '').map(Number);
-  const bad = values.findIndex((v) => !Number.isFinite(v) || v < 0 || v > 100);
-  if (bad >= 0) throw new NovaError('INGEST_TRACE_INVALID', `${path} line ${bad + 1}: expected a CPU % between 0 and 100`);
-  return values;
-}
-
 /**
  * Replays a PlanetLab day (CloudSim's workload): each file is one 1-vCPU VM whose CPU use is
  * value/100 cores per 5-minute step. Files are taken in sorted name order so a replay is the
- * same on every file system (CloudSim uses the directory listing order, which is not).
+ * same on every file system (CloudSim uses the directory listing order, which is not); reading
+ * and validating them is traces/'s (errors TRACE_MISSING, TRACE_INVALID).
  */
 export class PlanetLabReplay implements FleetSource {
   readonly hosts: SimHost[];
   readonly vms: SimVm[];
   readonly stepMs = STEP_MS;
   readonly steps: number;
-  private readonly series: number[][];
+  private readonly series: readonly Uint8Array[];
 
   constructor(opts: PlanetLabOptions) {
     if (!Number.isInteger(opts.vmsPerHost) || opts.vmsPerHost < 1) throw new NovaError('INGEST_OPTION_INVALID', `vmsPerHost must be a positive integer, got ${opts.vmsPerHost}`);
-    let files: string[];
-    try {
-      files = readdirSync(opts.dayDir).filter((f) => !f.startsWith('.') && !f.endsWith('.md') && statSync(join(opts.dayDir, f)).isFile()).sort();
-    } catch (cause) {
-      throw new NovaError('INGEST_TRACE_MISSING', `cannot read the PlanetLab day folder ${opts.dayDir}; set NOVACRON_DATA or pass --trace-dir (see docs/data.md)`, { cause });
-    }
-    if (opts.maxVms !== undefined) files = files.slice(0, opts.maxVms);
-    if (files.length === 0) throw new NovaError('INGEST_TRACE_MISSING', `no trace files in ${opts.dayDir}`);
-    this.series = files.map((f) => readPlanetLabFile(join(opts.dayDir, f)));
+    const { names: files, percent } = readPlanetLabDay(opts.dayDir, { maxVms: opts.maxVms });
+    this.series = percent;
     this.steps = Math.min(...this.series.map((s) => s.length));
     const hostCount = Math.ceil(files.length / opts.vmsPerHost);
     this.hosts = Array.from({ length: hostCount }, (_, i) => ({ hostId: `pl-host-${String(i + 1).padStart(4, '0')}`, cpuCores: 8, memBytes: 32 * GIB }));

@@ -1,3 +1,4 @@
+import { quantile as ssQuantile } from 'simple-statistics';
 import { NovaError } from '../core/index.ts';
 
 /** One observation of a univariate series (ts in ms since epoch). */
@@ -21,17 +22,11 @@ function requireNonEmpty(values: readonly number[], what: string): void {
   }
 }
 
-/** The q-quantile (0..1) of `values` with linear interpolation between order statistics (numpy's default). */
+/** The q-quantile (0..1) of `values` with linear interpolation between order statistics (numpy's default, R type 7). */
 export function quantile(values: readonly number[], q: number): number {
   requireNonEmpty(values, 'quantile');
   if (!(q >= 0 && q <= 1)) throw new NovaError('MODELS_INVALID_ARGUMENT', `quantile q must lie in [0, 1], got ${q}`);
-  const sorted = [...values].sort((a, b) => a - b);
-  const h = (sorted.length - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  const a = sorted[lo]!;
-  const b = sorted[hi]!;
-  return a + (h - lo) * (b - a);
+  return ssQuantile(values, q);
 }
 
 /**

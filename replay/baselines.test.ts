@@ -9,7 +9,8 @@ import { demandAtTicks, energyLowerBound } from './lower-bound.ts';
 import { ALL_POLICIES, createPolicy } from './policies.ts';
 import { specPowerModel } from './power.ts';
 import { runBacktest, type BacktestResult } from './simulator.ts';
-import { defaultOrderFile, loadPlanetLabDay } from './trace-files.ts';
+import { defaultOrderFile } from '../traces/index.ts';
+import { loadPlanetLabDay } from './workload.ts';
 
 /** A reproducible pseudo-random day: each VM a bounded random walk in percent. */
 function randomDay(vms: number, samples: number, seed: number): Float64Array[] {

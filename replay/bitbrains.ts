@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { NovaError } from '../core/index.ts';
+import { listBitbrainsFiles, readBitbrainsFile, type BitbrainsTable } from '../traces/index.ts';
 
-/** One Bitbrains (GWA-T-12) VM file: its measured rows, in time order, with duplicates merged. */
+/** One Bitbrains (GWA-T-12) VM file as the replay uses it: its measured rows, in time order, with duplicates merged. */
 export interface BitbrainsVmTrace {
   readonly name: string;
   /** Rows in the file (measured or not). */
@@ -18,54 +18,22 @@ export interface BitbrainsVmTrace {
   readonly cores: number;
 }
 
-const COLUMNS = {
-  time: 'Timestamp [ms]',
-  cores: 'CPU cores',
-  capacity: 'CPU capacity provisioned [MHZ]',
-  usage: 'CPU usage [MHZ]',
-  memory: 'Memory usage [KB]',
-} as const;
-
 /**
- * Parses one Bitbrains CSV (`;` + TAB separated, header naming the columns). The "[ms]"
- * timestamp is in fact Unix seconds (SOURCE.md); values above 1e11 are read as milliseconds so
- * a corrected copy works too. A row whose provisioned CPU capacity is 0 is no measurement (VM 14
+ * A VM's measured rows: a row whose provisioned CPU capacity is 0 is no measurement (VM 14
  * before it starts, VM 20 once it stops reporting) and is dropped; rows with the same timestamp
- * are averaged; usage is clamped to [0, capacity].
+ * are averaged; usage is clamped to [0, capacity], memory to ≥ 0.
  */
-export function parseBitbrainsCsv(text: string, name: string): BitbrainsVmTrace {
-  const lines = text.split('\n');
-  const header = (lines[0] ?? '').split(';').map((c) => c.trim());
-  const col = (title: string): number => {
-    const i = header.indexOf(title);
-    if (i < 0) throw new NovaError('BACKTEST_TRACE_INVALID', `Bitbrains file ${name}: no column "${title}" in its header; expected the GWA-T-12 format (see traces/bitbrains-rnd/SOURCE.md)`);
-    return i;
-  };
-  const at = { time: col(COLUMNS.time), cores: col(COLUMNS.cores), capacity: col(COLUMNS.capacity), usage: col(COLUMNS.usage), memory: col(COLUMNS.memory) };
+export function measuredRows(table: BitbrainsTable): BitbrainsVmTrace {
   const rows: Array<{ t: number; usage: number; memory: number; n: number }> = [];
   let capacity = 0;
   let cores = 0;
-  let count = 0;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === '') continue;
-    count++;
-    const f = line.split(';');
-    const num = (j: number, what: string): number => {
-      const x = Number((f[j] ?? '').trim());
-      if (!Number.isFinite(x) || (f[j] ?? '').trim() === '') throw new NovaError('BACKTEST_TRACE_INVALID', `Bitbrains file ${name} line ${i + 1}: ${what} is ${JSON.stringify((f[j] ?? '').trim())}, expected a number`);
-      return x;
-    };
-    let t = num(at.time, 'the timestamp');
-    if (t > 1e11) t /= 1000;
-    const cap = num(at.capacity, 'the CPU capacity');
+  for (let i = 0; i < table.time.length; i++) {
+    const cap = table.capacityMhz[i]!;
     if (cap <= 0) continue;
-    const usage = Math.min(Math.max(num(at.usage, 'the CPU usage'), 0), cap);
     capacity = Math.max(capacity, cap);
-    cores = Math.max(cores, num(at.cores, 'the core count'));
-    rows.push({ t, usage, memory: Math.max(0, num(at.memory, 'the memory usage')), n: 1 });
+    cores = Math.max(cores, table.cores[i]!);
+    rows.push({ t: table.time[i]!, usage: Math.min(Math.max(table.usageMhz[i]!, 0), cap), memory: Math.max(0, table.memoryKb[i]!), n: 1 });
   }
-  rows.sort((a, b) => a.t - b.t);
   const merged: typeof rows = [];
   for (const r of rows) {
     const last = merged.at(-1);
@@ -76,8 +44,8 @@ export function parseBitbrainsCsv(text: string, name: string): BitbrainsVmTrace 
     } else merged.push({ ...r });
   }
   return {
-    name,
-    rows: count,
+    name: table.name,
+    rows: table.time.length,
     time: Float64Array.from(merged, (r) => r.t),
     usageMhz: Float64Array.from(merged, (r) => r.usage),
     memoryKb: Float64Array.from(merged, (r) => r.memory),
@@ -138,21 +106,9 @@ export function resampleUsage(vm: BitbrainsVmTrace, start: number, step: number,
   return { usageMhz: out, imputed, absent };
 }
 
-/** The trace files of a Bitbrains month folder, VM ids in numeric order (1.csv, 2.csv, …, 35.csv). */
-export function listBitbrainsFiles(dir: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch (cause) {
-    throw new NovaError('BACKTEST_TRACE_MISSING', `cannot read the Bitbrains folder ${dir}; pass --traces DIR (the bitbrains-rnd folder) or set NOVACRON_DATA`, { cause });
-  }
-  const files = entries.filter((f) => f.endsWith('.csv') && /^\d+\.csv$/.test(f) && statSync(join(dir, f)).isFile());
-  return files.sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10));
-}
-
-/** Reads every VM file of a month folder. */
+/** Reads every VM file of a month folder (parsed by traces/) as its measured rows. */
 export function readBitbrainsFolder(dir: string): BitbrainsVmTrace[] {
   const files = listBitbrainsFiles(dir);
-  if (files.length === 0) throw new NovaError('BACKTEST_TRACE_MISSING', `no Bitbrains VM files (<id>.csv) in ${dir}`);
-  return files.map((f) => parseBitbrainsCsv(readFileSync(join(dir, f), 'utf8'), `${basename(dir)}/${f}`));
+  if (files.length === 0) throw new NovaError('TRACE_MISSING', `no Bitbrains VM files (<id>.csv) in ${dir}; pass --traces DIR (the bitbrains-rnd folder) or set NOVACRON_DATA`);
+  return files.map((f) => measuredRows(readBitbrainsFile(join(dir, f), `${basename(dir)}/${f}`)));
 }

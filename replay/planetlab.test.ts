@@ -7,7 +7,8 @@ import { planetLabExperiment } from './experiment.ts';
 import { createPolicy } from './policies.ts';
 import { CLOUDSIM_REFERENCE } from './reference.ts';
 import { runBacktest, type BacktestResult } from './simulator.ts';
-import { defaultOrderFile, loadPlanetLabDay } from './trace-files.ts';
+import { defaultOrderFile } from '../traces/index.ts';
+import { loadPlanetLabDay } from './workload.ts';
 
 // Real CloudSim 3.0.3 figures on the real traces (about 1 s per policy run).
 const dataDir = loadConfig().dataDir;

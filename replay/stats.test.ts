@@ -1,12 +1,35 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { iqr, linearFit, mad, mean, median, percentileOfSorted, sampleStdDev, trimmedLength } from './stats.ts';
+import { median } from 'simple-statistics';
+import { iqr, linearFit, mad, mean, sampleStdDev, trimmedLength } from './stats.ts';
 
-test('median is the middle value, or the mean of the middle two', () => {
-  assert.equal(median([3, 1, 2], 3), 2);
-  assert.equal(median([4, 1, 3, 2], 4), 2.5);
-  assert.equal(median([7], 1), 7);
-  assert.equal(percentileOfSorted([1, 2, 3, 4], 4, 25), 1.25); // commons-math LEGACY: pos = 0.25·5
+/** commons-math3 Percentile, LEGACY estimation (what CloudSim's MathUtil.median calls), of an ascending array. */
+function legacyPercentile(sorted: readonly number[], p: number): number {
+  const n = sorted.length;
+  const pos = (p / 100) * (n + 1);
+  const fpos = Math.floor(pos);
+  const dif = pos - fpos;
+  if (n === 1 || pos < 1) return sorted[0]!;
+  if (pos >= n) return sorted[n - 1]!;
+  const lower = sorted[fpos - 1]!;
+  return lower + dif * (sorted[fpos]! - lower);
+}
+
+test('simple-statistics median is commons-math LEGACY median to the bit, so MAD is MathUtil.mad', () => {
+  let s = 7;
+  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  for (let trial = 0; trial < 2000; trial++) {
+    const n = 1 + (trial % 40);
+    // Utilisation-like values, some repeated, some of very different magnitude: rounding must agree too.
+    const xs = Array.from({ length: n }, () => (rand() < 0.2 ? 0.25 : rand() * 10 ** Math.floor(rand() * 6 - 3)));
+    const sorted = [...xs].sort((a, b) => a - b);
+    const m = legacyPercentile(sorted, 50);
+    assert.ok(Object.is(median(xs), m), `n=${n}: ${median(xs)} vs LEGACY ${m}`);
+    const dev = xs.map((x) => Math.abs(m - x)).sort((a, b) => a - b);
+    assert.ok(Object.is(mad(Float64Array.from(xs), n), legacyPercentile(dev, 50)), `MAD n=${n}`);
+  }
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.equal(legacyPercentile([1, 2, 3, 4], 25), 1.25); // pos = 0.25·5
 });
 
 test('MAD and IQR follow CloudSim MathUtil', () => {

@@ -1,7 +1,9 @@
 /**
  * The statistics CloudSim's policies use (its MathUtil over commons-math3 3.x), reproduced
  * operation for operation: a threshold that lands a rounding error away changes a decision.
+ * simple-statistics serves where its arithmetic is the same; the rest is written out here.
  */
+import { meanSimple, medianAbsoluteDeviation, sampleStandardDeviation } from 'simple-statistics';
 
 /** Length of `data[0..n)` once trailing zeros are cut, as MathUtil.countNonZeroBeginning (all zeros → 1). */
 export function trimmedLength(data: ArrayLike<number>, n: number): number {
@@ -12,46 +14,28 @@ export function trimmedLength(data: ArrayLike<number>, n: number): number {
   return i + 2;
 }
 
-/** commons-math3 Percentile, LEGACY estimation, of an ascending-sorted array of length n; p in (0, 100]. */
-export function percentileOfSorted(sorted: ArrayLike<number>, n: number, p: number): number {
-  const pos = (p / 100) * (n + 1);
-  const fpos = Math.floor(pos);
-  const intPos = fpos;
-  const dif = pos - fpos;
-  if (n === 1) return sorted[0]!;
-  if (pos < 1) return sorted[0]!;
-  if (pos >= n) return sorted[n - 1]!;
-  const lower = sorted[intPos - 1]!;
-  const upper = sorted[intPos]!;
-  return lower + dif * (upper - lower);
-}
-
-const scratchA = new Float64Array(64);
-const scratchB = new Float64Array(64);
-
-function sortedCopy(values: ArrayLike<number>, n: number, into: Float64Array): Float64Array {
-  const out = n <= into.length ? into.subarray(0, n) : new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = values[i]!;
-  return out.sort();
-}
-
-/** Median as MathUtil.median (the 50th LEGACY percentile: mean of the middle two when n is even). */
-export function median(values: ArrayLike<number>, n: number): number {
-  return percentileOfSorted(sortedCopy(values, n, scratchA), n, 50);
-}
-
-/** Median absolute deviation as MathUtil.mad. */
+/**
+ * Median absolute deviation as MathUtil.mad. simple-statistics' median of n values is, operation
+ * for operation, commons-math's LEGACY 50th percentile (n odd: the middle value; n even: lower +
+ * 0.5·(upper − lower)), and |m − x| = |x − m| exactly, so its MAD is CloudSim's to the bit
+ * (stats.test.ts checks this against the LEGACY formula).
+ */
 export function mad(values: ArrayLike<number>, n: number): number {
   if (n === 0) return 0;
-  const m = median(values, n);
-  const dev = n <= scratchB.length ? scratchB.subarray(0, n) : new Float64Array(n);
-  for (let i = 0; i < n; i++) dev[i] = Math.abs(m - values[i]!);
-  return median(dev, n);
+  return medianAbsoluteDeviation(Array.prototype.slice.call(values, 0, n) as number[]);
 }
 
-/** Interquartile range as MathUtil.iqr: sorted values at round(0.25(n+1)) − 1 and round(0.75(n+1)) − 1. */
+const scratch = new Float64Array(64);
+
+/**
+ * Interquartile range as MathUtil.iqr: sorted values at round(0.25(n+1)) − 1 and round(0.75(n+1)) − 1.
+ * Kept here because no library quantile picks these order statistics (simple-statistics'
+ * interquartileRange interpolates, R type 7), and the IQR policy's decisions depend on them.
+ */
 export function iqr(values: ArrayLike<number>, n: number): number {
-  const s = sortedCopy(values, n, scratchA);
+  const s = n <= scratch.length ? scratch.subarray(0, n) : new Float64Array(n);
+  for (let i = 0; i < n; i++) s[i] = values[i]!;
+  s.sort();
   const q1 = Math.floor(0.25 * (n + 1) + 0.5) - 1;
   const q3 = Math.floor(0.75 * (n + 1) + 0.5) - 1;
   return s[q3]! - s[q1]!;
@@ -59,7 +43,8 @@ export function iqr(values: ArrayLike<number>, n: number): number {
 
 /**
  * Ordinary least squares of y on x = 1..n with commons-math3 SimpleRegression's updating
- * formulas; returns [intercept, slope].
+ * formulas; returns [intercept, slope]. Kept here because simple-statistics' linearRegression
+ * sums differently, and the LR policy's threshold comparisons depend on the last bit.
  */
 export function linearFit(y: ArrayLike<number>, n: number): [number, number] {
   let sumX = 0;
@@ -91,21 +76,17 @@ export function linearFit(y: ArrayLike<number>, n: number): [number, number] {
   return [(sumY - slope * sumX) / n, slope];
 }
 
-/** Arithmetic mean (NaN for none). */
+/** Arithmetic mean summed left to right, as MathUtil.mean (NaN for none). */
 export function mean(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  let sum = 0;
-  for (const v of values) sum += v;
-  return sum / values.length;
+  return values.length === 0 ? Number.NaN : meanSimple(values);
 }
 
-/** Sample standard deviation, n − 1 in the denominator (NaN for none, 0 for one value). */
+/**
+ * Sample standard deviation, n − 1 in the denominator (NaN for none, 0 for one value). CloudSim
+ * computes it with another update formula, so the last bits may differ; only the means are
+ * compared with its printout.
+ */
 export function sampleStdDev(values: readonly number[]): number {
-  const n = values.length;
-  if (n === 0) return Number.NaN;
-  if (n === 1) return 0;
-  const m = mean(values);
-  let ss = 0;
-  for (const v of values) ss += (v - m) * (v - m);
-  return Math.sqrt(ss / (n - 1));
+  if (values.length < 2) return values.length === 0 ? Number.NaN : 0;
+  return sampleStandardDeviation(values);
 }

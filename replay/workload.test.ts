@@ -2,16 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hasCode } from '../core/index.ts';
 import { migrationSeconds, planetLabExperiment } from './experiment.ts';
-import { parseTrace, utilizationAt, type Workload } from './workload.ts';
+import { cloudSimUtilization, utilizationAt, type Workload } from './workload.ts';
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${a} ≉ ${b}`);
 
-test('a trace file is value/100 per line, with the last sample repeated as an extra point', () => {
-  const d = parseTrace('24\n34\r\n0\n99\n', 'f', 4);
+test('a trace is value/100 per sample, with the last sample repeated as an extra point; extra values are not read', () => {
+  const d = cloudSimUtilization(Uint8Array.from([24, 34, 0, 99, 50]), 'f', 4);
   assert.deepEqual([...d], [0.24, 0.34, 0, 0.99, 0.99]);
-  assert.throws(() => parseTrace('1\n2\nx\n3\n', 'f', 4), (e) => hasCode(e, 'BACKTEST_TRACE_INVALID') && /line 3/.test(e.message));
-  assert.throws(() => parseTrace('1\n2\n', 'f', 4), (e) => hasCode(e, 'BACKTEST_TRACE_INVALID') && /end of file/.test(e.message));
-  assert.throws(() => parseTrace('1\n2 \n3\n4\n', 'f', 4), (e) => hasCode(e, 'BACKTEST_TRACE_INVALID'));
+  assert.throws(() => cloudSimUtilization([1, 2], 'f', 4), (e) => hasCode(e, 'BACKTEST_TRACE_INVALID') && /holds 2 values/.test(e.message));
 });
 
 test('utilisation is interpolated linearly between samples and read exactly at multiples of the interval', () => {

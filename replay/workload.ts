@@ -1,7 +1,6 @@
+import { join } from 'node:path';
 import { NovaError } from '../core/index.ts';
-
-/** Samples per PlanetLab day: one per 5 minutes. */
-export const PLANETLAB_SAMPLES = 288;
+import { PLANETLAB_SAMPLES, PLANETLAB_STEP_SECONDS, readPlanetLabDay, type FileOrderSource } from '../traces/index.ts';
 
 /** Per-VM CPU utilisation traces, one VM per file, in the order VMs are numbered. */
 export interface Workload {
@@ -15,27 +14,35 @@ export interface Workload {
   readonly interval: number;
 }
 
-const INTEGER = /^[+-]?\d+$/;
+/** A PlanetLab day read from disk, with the provenance of its VM order. */
+export interface LoadedDay {
+  workload: Workload;
+  order: FileOrderSource;
+  dayDir: string;
+}
 
 /**
- * Parses one PlanetLab trace file the way CloudSim's UtilizationModelPlanetLabInMemory does:
- * the first `samples` lines are integer percents, value/100 is the utilisation, and one more
- * point repeating the last sample is appended.
+ * A trace file's values as CloudSim's UtilizationModelPlanetLabInMemory holds them: the first
+ * `samples` integer percents, value/100 each, and one more point repeating the last sample.
+ * Fewer values than `samples` is BACKTEST_TRACE_INVALID (CloudSim would fail on such a file).
  */
-export function parseTrace(text: string, name: string, samples = PLANETLAB_SAMPLES): Float64Array {
-  const lines = text.split('\n');
+export function cloudSimUtilization(percent: ArrayLike<number>, name: string, samples = PLANETLAB_SAMPLES): Float64Array {
+  if (percent.length < samples) throw new NovaError('BACKTEST_TRACE_INVALID', `trace ${name} holds ${percent.length} values; the CloudSim experiment needs ${samples} (one per 5 minutes of the day)`);
   const data = new Float64Array(samples + 1);
-  for (let i = 0; i < samples; i++) {
-    let line = lines[i];
-    if (line !== undefined && line.endsWith('\r')) line = line.slice(0, -1);
-    if (line === undefined || !INTEGER.test(line)) {
-      const atEnd = line === undefined || (line === '' && i === lines.length - 1);
-      throw new NovaError('BACKTEST_TRACE_INVALID', `trace ${name} line ${i + 1}: expected an integer CPU percent, found ${atEnd ? 'end of file' : JSON.stringify(line)}; PlanetLab files hold ${samples} lines, one integer each`);
-    }
-    data[i] = Number.parseInt(line, 10) / 100.0;
-  }
+  for (let i = 0; i < samples; i++) data[i] = percent[i]! / 100.0;
   data[samples] = data[samples - 1]!;
   return data;
+}
+
+/**
+ * Loads every trace of a day folder (read and validated by traces/). VM i is the i-th name of
+ * `orderFile` when one is given and exists (the listing order CloudSim saw, needed to reproduce
+ * its table); otherwise names sorted.
+ */
+export function loadPlanetLabDay(dayDir: string, orderFile?: string): LoadedDay {
+  const day = readPlanetLabDay(dayDir, { orderFile });
+  const utilization = day.names.map((n, i) => cloudSimUtilization(day.percent[i]!, join(dayDir, n)));
+  return { workload: { day: day.day, names: day.names, utilization, interval: PLANETLAB_STEP_SECONDS }, order: day.order, dayDir };
 }
 
 /**

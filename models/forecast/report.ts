@@ -1,3 +1,4 @@
+import { meanSimple } from 'simple-statistics';
 import type { Cell, MethodName } from './evaluate.ts';
 
 /** Metrics of one (group, method, horizon), pooled over its series. */
@@ -58,7 +59,7 @@ export function summarise(cells: readonly Cell[]): SummaryRow[] {
 }
 
 function mean(xs: readonly number[]): number {
-  return xs.length === 0 ? Number.NaN : xs.reduce((s, x) => s + x, 0) / xs.length;
+  return xs.length === 0 ? Number.NaN : meanSimple(xs);
 }
 
 /**

@@ -1,70 +1,103 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RegularSeries } from './series.ts';
-import { readAlibaba } from './trace-alibaba.ts';
-import { readAzure } from './trace-azure.ts';
-import { readBitbrains } from './trace-bitbrains.ts';
-import { isDir, listSorted } from './trace-io.ts';
-import { planetLabDays, readPlanetLab } from './trace-planetlab.ts';
+import {
+  bitbrainsMonths,
+  listBitbrainsFiles,
+  planetLabDays,
+  planetLabDayStart,
+  readAlibabaMachineUsage,
+  readAzureFolder,
+  readAzureWide,
+  readBitbrainsFile,
+  readPlanetLabDay,
+  type AzureWideTable,
+  type TraceFolder,
+} from '../../traces/index.ts';
+import { STEP_SEC, toGrid, type RegularSeries } from './series.ts';
 
-/** Trace formats this module reads. */
-export type TraceKind = 'planetlab' | 'bitbrains' | 'azure' | 'alibaba';
-
-/** One trace folder found under a traces directory. */
-export interface TraceFolder {
-  name: string;
-  path: string;
-  /** undefined: a folder in no format read here (e.g. whole-datacentre aggregates). */
-  kind: TraceKind | undefined;
-  /** Per-VM traces are what the forecasting goal is about; machine-level traces are reported apart. */
-  perVm: boolean;
-}
+// The trace files are read by traces/; this module only turns them into forecasting series.
 
 /**
- * Classifies each sub-folder of `dir` by name (planetlab*, bitbrains*, azure*, alibaba*), then
- * by content for renamed copies (day folders → PlanetLab, month folders of N.csv → Bitbrains,
- * microsoft_*.csv → Azure, machine_usage.csv → Alibaba).
+ * One PlanetLab day (CloudSim layout): one series per VM file, one CPU % per 5-minute step
+ * from the folder date's midnight UTC.
  */
-export function discoverTraceFolders(dir: string): TraceFolder[] {
-  return listSorted(dir)
-    .filter((name) => isDir(join(dir, name)))
-    .map((name) => {
-      const path = join(dir, name);
-      const kind = kindByName(name) ?? kindByContent(path);
-      return { name, path, kind, perVm: kind !== undefined && kind !== 'alibaba' };
-    });
+export function planetLabDaySeries(dayDir: string, day: string): RegularSeries[] {
+  const startSec = planetLabDayStart(day);
+  const { names, percent } = readPlanetLabDay(dayDir);
+  // The name is the VM (slice on a node): the same VM on another day is the same entity.
+  return names.map((file, i) => ({ id: `planetlab/${day}/${file}`, entity: `planetlab/${file}`, group: 'planetlab/cpu', startSec, absoluteTime: true, values: Float64Array.from(percent[i]!) }));
 }
 
-function kindByName(name: string): TraceKind | undefined {
-  const n = name.toLowerCase();
-  if (n.startsWith('planetlab')) return 'planetlab';
-  if (n.startsWith('bitbrains')) return 'bitbrains';
-  if (n.startsWith('azure')) return 'azure';
-  if (n.startsWith('alibaba')) return 'alibaba';
-  return undefined;
+/** Every day of a PlanetLab folder. */
+export function planetLabSeries(dir: string): RegularSeries[] {
+  return planetLabDays(dir).flatMap((day) => planetLabDaySeries(join(dir, day), day));
 }
 
-function kindByContent(path: string): TraceKind | undefined {
-  const entries = listSorted(path);
-  if (planetLabDays(path).length > 0) return 'planetlab';
-  if (entries.some((e) => /^microsoft_.*\.csv$/.test(e))) return 'azure';
-  if (existsSync(join(path, 'machine_usage.csv'))) return 'alibaba';
-  const months = entries.filter((e) => /^\d{4}-\d{1,2}$/.test(e) && isDir(join(path, e)));
-  if (months.some((m) => listSorted(join(path, m)).some((f) => /^\d+\.csv$/.test(f)))) return 'bitbrains';
-  return undefined;
+/** One Bitbrains VM file: CPU usage [%] and memory usage [KB], averaged onto the 5-minute grid. */
+export function bitbrainsVmSeries(path: string, vm: string, month: string): RegularSeries[] {
+  const t = readBitbrainsFile(path);
+  const cpu = toGrid(t.time, t.usagePercent);
+  const mem = toGrid(t.time, t.memoryKb);
+  const entity = `bitbrains/${vm}`;
+  return [
+    { id: `bitbrains/${month}/${vm}/cpu`, entity, group: 'bitbrains/cpu', startSec: cpu.startSec, absoluteTime: true, values: cpu.values },
+    { id: `bitbrains/${month}/${vm}/mem`, entity, group: 'bitbrains/mem', startSec: mem.startSec, absoluteTime: true, values: mem.values },
+  ];
 }
 
-/** Reads every series of a trace folder of a known kind. */
+/** A Bitbrains trace folder: VM files directly in it (month `root`), then those of each month sub-folder (e.g. `2013-7`). */
+export function bitbrainsSeries(dir: string): RegularSeries[] {
+  const month = (monthDir: string, name: string) => listBitbrainsFiles(monthDir).flatMap((f) => bitbrainsVmSeries(join(monthDir, f), f.slice(0, -'.csv'.length), name));
+  return [...month(dir, 'root'), ...bitbrainsMonths(dir).flatMap((m) => month(join(dir, m), m))];
+}
+
+/** The series of one wide Azure table; the sample has no absolute start time, so times count from the trace start. */
+function azureTableSeries(table: AzureWideTable, group: string): RegularSeries[] {
+  const metric = group.split('/')[1] ?? 'cpu';
+  return table.vms.map((vm, c) => ({
+    id: `azure/${metric}/${vm}`,
+    // avg and max of one VM are one entity: both sides of a split see the same VMs.
+    entity: `azure/${vm}`,
+    group,
+    startSec: table.firstStep * STEP_SEC,
+    absoluteTime: false,
+    values: table.columns[c]!,
+  }));
+}
+
+/** One wide Azure V1 CSV (`step,vm_<id>,…`): one series per VM column, in `group`. */
+export function azureWideSeries(path: string, group: string): RegularSeries[] {
+  return azureTableSeries(readAzureWide(path), group);
+}
+
+/** Every `*.csv` of an Azure folder; `…avg…` files are mean CPU, `…max…` files peak CPU per 5 minutes. */
+export function azureSeries(dir: string): RegularSeries[] {
+  return readAzureFolder(dir).flatMap(({ metric, table }) => azureTableSeries(table, `azure/${metric}`));
+}
+
+/** Alibaba `machine_usage.csv`: per machine CPU and memory %, averaged onto the 5-minute grid. */
+export function alibabaMachineSeries(path: string): RegularSeries[] {
+  return readAlibabaMachineUsage(path).flatMap(({ machine, time, cpuPercent, memPercent }) => {
+    const cpu = toGrid(time, cpuPercent);
+    const mem = toGrid(time, memPercent);
+    const entity = `alibaba/${machine}`;
+    return [
+      { id: `alibaba/${machine}/cpu`, entity, group: 'alibaba/cpu', startSec: cpu.startSec, absoluteTime: false, values: cpu.values },
+      { id: `alibaba/${machine}/mem`, entity, group: 'alibaba/mem', startSec: mem.startSec, absoluteTime: false, values: mem.values },
+    ];
+  });
+}
+
+/** Reads every series of a trace folder of a known kind (see `discoverTraceFolders` in traces/). */
 export function readTraceFolder(folder: TraceFolder): RegularSeries[] {
   switch (folder.kind) {
     case 'planetlab':
-      return readPlanetLab(folder.path);
+      return planetLabSeries(folder.path);
     case 'bitbrains':
-      return readBitbrains(folder.path);
+      return bitbrainsSeries(folder.path);
     case 'azure':
-      return readAzure(folder.path);
+      return azureSeries(folder.path);
     case 'alibaba':
-      return readAlibaba(folder.path);
+      return alibabaMachineSeries(join(folder.path, 'machine_usage.csv'));
     default:
       return [];
   }
