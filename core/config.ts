@@ -40,6 +40,10 @@ const ConfigSchema = z.object({
     probationSamples: z.coerce.number().int().min(0),
     /** Smallest change (fraction of the VM's capacity) worth an anomaly event. */
     minChange: z.coerce.number().min(0).max(1),
+    /** A series without a sample for this long (sample time) is forgotten: a VM that left frees its state. */
+    idleHours: z.coerce.number().positive().max(24 * 365),
+    /** Most series one worker holds; beyond it the least recently updated are forgotten first. */
+    maxSeries: z.coerce.number().int().min(1).max(100_000_000),
   }),
   /** libvirt URI of each host, `{host}` replaced by the host id (e.g. qemu+ssh://{host}/system). */
   libvirtUriTemplate: z.string().includes('{host}', { message: 'must contain {host}' }),
@@ -82,7 +86,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     databaseUrl: e.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/novacron',
     api: { host: e.NOVACRON_API_HOST ?? '127.0.0.1', port: e.NOVACRON_API_PORT ?? '8080' },
-    anomaly: { probationSamples: e.NOVACRON_ANOMALY_PROBATION ?? '288', minChange: e.NOVACRON_ANOMALY_MIN_CHANGE ?? '0.05' },
+    anomaly: {
+      probationSamples: e.NOVACRON_ANOMALY_PROBATION ?? '288',
+      minChange: e.NOVACRON_ANOMALY_MIN_CHANGE ?? '0.05',
+      idleHours: e.NOVACRON_ANOMALY_IDLE_HOURS ?? '6',
+      maxSeries: e.NOVACRON_ANOMALY_MAX_SERIES ?? '250000',
+    },
     // Default: libvirt's test driver, one node file per simulated host (the demo writes them).
     libvirtUriTemplate: e.LIBVIRT_URI_TEMPLATE ?? `test://${absolute(e.NOVACRON_HOME ?? '.novacron')}/libvirt/{host}.xml`,
     cloudCatalogPath: e.NOVACRON_CLOUD_CATALOG ? absolute(e.NOVACRON_CLOUD_CATALOG) : undefined,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createSeriesDetector } from '../models/index.ts';
 import type { VmSample } from '../schemas/index.ts';
-import { AnomalyStage, type AnomalyEvent, type SeriesDetector } from './anomaly-stage.ts';
+import { ANOMALY_STAGE_DEFAULTS, AnomalyStage, type AnomalyEvent, type SeriesDetector } from './anomaly-stage.ts';
 
 const GIB = 1024 ** 3;
 const sample = (ts: number, cpu: number, vmId = 'vm-1'): VmSample => ({
@@ -32,14 +33,79 @@ describe('AnomalyStage', () => {
     assert.ok(Math.abs(got[0]!.value - 0.95) < 1e-12);
   });
 
-  it('skips samples at or before a series last timestamp (re-delivery), and sorts a batch by time', () => {
-    const fed = { n: 0 };
+  it('feeds every sample to the detector in time order within a batch, leaving late ones to its policy', () => {
     const seen: number[] = [];
-    const stage = new AnomalyStage(() => ({ update: (ts, v) => { fed.n++; seen.push(ts); return { score: 0, expected: v, explanation: '', alarm: false }; } }));
+    const stage = new AnomalyStage(() => ({ update: (ts, v) => { seen.push(ts); return { score: 0, expected: v, explanation: '', alarm: false }; } }));
     stage.observe([sample(3000, 1), sample(1000, 1), sample(2000, 1)]);
     stage.observe([sample(2000, 1), sample(3000, 1)]);
-    assert.equal(fed.n, 6);
-    assert.deepEqual(seen.filter((_, i) => i % 2 === 0), [1000, 2000, 3000]);
+    assert.deepEqual(seen.filter((_, i) => i % 2 === 0), [1000, 2000, 3000, 2000, 3000]);
+  });
+
+  it('with the real detector a re-delivered or reordered batch raises no event twice and never throws', async () => {
+    const stage = new AnomalyStage(() => createSeriesDetector({ probationSamples: 50, minChange: 0.05 }));
+    const batch = Array.from({ length: 120 }, (_, k) => sample(k * 300_000, k === 100 ? 2 : 0.6 + 0.02 * Math.sin(k / 5)));
+    stage.observe(batch);
+    const first: AnomalyEvent[] = [];
+    await stage.drain(async (e) => void first.push(...e));
+    assert.ok(first.some((e) => e.ts === 100 * 300_000 && e.metric === 'cpu'), `the spike alarms; got ${JSON.stringify(first.map((e) => e.ts))}`);
+    // The same batch again (a retried send), then the old part shuffled back in (a clock step).
+    stage.observe(batch);
+    stage.observe([...batch.slice(90, 110)].reverse());
+    const again: AnomalyEvent[] = [];
+    await stage.drain(async (e) => void again.push(...e));
+    assert.deepEqual(again, []);
+  });
+
+  it('skips samples whose metric is not a finite number instead of stopping', () => {
+    const stage = new AnomalyStage(() => createSeriesDetector({ probationSamples: 10 }));
+    stage.observe([{ ...sample(1000, 1), memTotalBytes: 0, memUsedBytes: 0 }, { ...sample(2000, 1), vcpus: 0 }]);
+    assert.equal(stage.skipped, 2);
+    assert.equal(stage.scored, 2);
+  });
+
+  it('drops a series idle for idleMs of sample time, and frees its state', () => {
+    const stage = new AnomalyStage(() => createSeriesDetector({ probationSamples: 10 }), { idleMs: 3_600_000 });
+    for (let k = 0; k < 20; k++) stage.observe([sample(k * 300_000, 1, 'vm-a'), sample(k * 300_000, 1, 'vm-b')]);
+    assert.equal(stage.seriesCount, 4);
+    const both = stage.stateBytes;
+    assert.ok(both > 0);
+    // vm-a leaves; vm-b goes on for more than an hour.
+    for (let k = 20; k < 34; k++) stage.observe([sample(k * 300_000, 1, 'vm-b')]);
+    assert.equal(stage.seriesCount, 2);
+    assert.equal(stage.evicted, 2);
+    assert.ok(stage.stateBytes <= both / 2 + 1e-9, `state ${stage.stateBytes} of ${both}`);
+    // A returning VM starts again from scratch.
+    stage.observe([sample(34 * 300_000, 1, 'vm-a')]);
+    assert.equal(stage.seriesCount, 4);
+  });
+
+  it('keeps at most maxSeries, dropping the least recently updated first', () => {
+    const created: string[] = [];
+    const stage = new AnomalyStage((metric) => {
+      created.push(metric);
+      return { update: (_ts, v) => ({ score: 0, expected: v, explanation: '', alarm: false }), stateBytes: 100 };
+    }, { maxSeries: 4 });
+    stage.observe([sample(1000, 1, 'vm-1'), sample(1000, 1, 'vm-2')]);
+    stage.observe([sample(2000, 1, 'vm-1')]); // vm-1 is now the most recent
+    stage.observe([sample(3000, 1, 'vm-3')]);
+    assert.equal(stage.seriesCount, 4);
+    assert.equal(stage.stateBytes, 400);
+    assert.equal(stage.evicted, 2);
+    // vm-2 was least recently updated: it went; vm-1 is still there (no new detector for it).
+    const before = created.length;
+    stage.observe([sample(4000, 1, 'vm-1')]);
+    assert.equal(created.length, before);
+    stage.observe([sample(5000, 1, 'vm-2')]);
+    assert.equal(created.length, before + 2);
+  });
+
+  it('forgets a VM on request, and documents its defaults', () => {
+    const stage = new AnomalyStage(() => createSeriesDetector({ probationSamples: 10 }));
+    stage.observe([sample(1000, 1, 'vm-1'), sample(1000, 1, 'vm-2')]);
+    assert.equal(stage.forgetVm('vm-1'), 2);
+    assert.equal(stage.seriesCount, 2);
+    assert.deepEqual(ANOMALY_STAGE_DEFAULTS, { idleMs: 6 * 3_600_000, maxSeries: 250_000 });
+    assert.throws(() => new AnomalyStage(() => createSeriesDetector(), { maxSeries: 0 }), { code: 'STREAMS_INVALID_ARGUMENT' });
   });
 
   it('keeps events in the outbox when publishing fails, and publishes them with the next batch', async () => {

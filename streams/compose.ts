@@ -14,7 +14,10 @@ export async function createSampleWorker(config: Config, bus: MessageBus, log: L
   const store = new QuestDbSampleStore(await createIlpSender(config), config);
   let anomalies: ConstructorParameters<typeof SampleWorker>[0]['anomalies'];
   if (opts.anomalies ?? true) {
-    const stage = new AnomalyStage(() => createSeriesDetector({ probationSamples: config.anomaly.probationSamples, minChange: config.anomaly.minChange }));
+    const stage = new AnomalyStage(() => createSeriesDetector({ probationSamples: config.anomaly.probationSamples, minChange: config.anomaly.minChange }), {
+      idleMs: config.anomaly.idleHours * 3_600_000,
+      maxSeries: config.anomaly.maxSeries,
+    });
     anomalies = { stage, sink: new AnomalySink(await bus.producer(), topics.anomalies, await createIlpSender(config), config) };
   }
   return new SampleWorker({ bus, store, topics, groupId: opts.groupId ?? `${config.kafka.topicPrefix}-streams`, log, anomalies });

@@ -1,8 +1,9 @@
-export { StreamingAnomalyDetector, scoreSeries, DETECTOR_DEFAULTS, type DetectorOptions, type DetectorOutput, type AnomalyExplanation, type AnomalyReason } from './detector.ts';
+export { StreamingAnomalyDetector, scoreSeries, DETECTOR_DEFAULTS, type DetectorOptions, type DetectorOutput, type AnomalyExplanation, type AnomalyReason, type SampleStatus } from './detector.ts';
 export { AnomalyDetectorBank, describeAnomaly, createSeriesDetector, type AnomalyEvent, type SeriesVerdict } from './detector-bank.ts';
 export { AnomalyLikelihood, LIKELIHOOD_DEFAULTS, erfc, type LikelihoodOptions } from './likelihood.ts';
-export { ContextNovelty, CONTEXT_NOVELTY_DEFAULTS, type ContextNoveltyOptions } from './context-novelty.ts';
-export { SortedWindow } from './sorted-window.ts';
+export { ContextNovelty, CONTEXT_NOVELTY_DEFAULTS, CONTEXT_MEMORY_BITS, MAX_CALIBRATION_SAMPLES, type ContextNoveltyOptions } from './context-novelty.ts';
+export { RankSketch, RANK_SKETCH_DEFAULTS, type RankSketchOptions } from './rank-sketch.ts';
+export { SeasonalProfile, SEASONAL_PROFILE_DEFAULTS, type SeasonalProfileOptions } from './seasonal-profile.ts';
 export { loadNabCorpus, readNabSeries, readNabWindows, readNabResults, readCsvColumns, parseNabTimestamp, type NabCorpus, type NabSeries, type NabWindowLimits } from './nab-data.ts';
 export {
   NAB_PROFILES,
@@ -26,5 +27,6 @@ export {
   type ScoredFileInput,
   type CorpusScore,
 } from './nab-scorer.ts';
-export { prepareCorpus, detectCorpus, scorePrepared, evaluateDetector, type PreparedCorpus } from './nab-evaluation.ts';
-export { NAB_SHIPPED_THRESHOLDS, THRESHOLD_GRID, thresholdCurve, selectThreshold } from './nab-thresholds.ts';
+export { prepareCorpus, recordCorpus, gateRuns, detectCorpus, scorePrepared, evaluateDetector, type PreparedCorpus, type RecordedRun } from './nab-evaluation.ts';
+export { AlarmGate } from './alarm-gate.ts';
+export { NAB_SHIPPED_THRESHOLDS, THRESHOLD_GRID, fileScoreGrid, thresholdCurve, selectThreshold, nabCategory, leaveOneCategoryOut, type FileScoreGrid, type HeldOutCategory } from './nab-thresholds.ts';

@@ -11,6 +11,8 @@ const GIB = 1024 ** 3;
 const STEPS = 3 * 288; // three days of 5-minute samples; the detector's probation is one day
 const CPU_SPIKE = { vm: 'vm-2', from: 700, to: 706 };
 const MEM_JUMP = { vm: 'vm-4', from: 800 };
+const RETRY_AT = 500;
+const CLOCK_STEP_AT = 600;
 
 /** A clean fleet (daily CPU cycle, small noise, steady memory) with two injected anomalies. */
 function fleetSamples(start: number): VmSample[] {
@@ -62,13 +64,25 @@ describe('online anomaly scoring in the streams worker (real Kafka and QuestDB)'
     for (const step of steps) await Promise.resolve().then(step).catch(() => undefined);
   });
 
-  it('raises events for the injected anomalies and none on the clean stretch', async () => {
+  it('raises events for the injected anomalies and none on the clean stretch, through retried sends and a clock step', async () => {
     const samples = fleetSamples(start);
-    // In time order, one send per step, as live producers would.
+    const send = (batch: VmSample[]) => producer.send(topics.vmSamples, batch.map((s) => ({ key: s.hostId, value: encodeVmSample(s) })));
+    let extra = 0;
+    // In time order, one send per step, as live producers would; real streams also repeat and
+    // reorder: at RETRY_AT a producer retries the last 10 steps, at CLOCK_STEP_AT a host's clock
+    // steps back an hour and it reports wild values there. Neither may stop the worker or raise an event.
     for (let k = 0; k < STEPS; k++) {
-      await producer.send(topics.vmSamples, samples.slice(k * 6, (k + 1) * 6).map((s) => ({ key: s.hostId, value: encodeVmSample(s) })));
+      await send(samples.slice(k * 6, (k + 1) * 6));
+      if (k === RETRY_AT) {
+        await send(samples.slice((k - 10) * 6, k * 6));
+        extra += 60;
+      }
+      if (k === CLOCK_STEP_AT) {
+        await send(samples.slice((k - 12) * 6, (k - 11) * 6).map((s) => ({ ...s, cpuUsedCores: s.vcpus, memUsedBytes: Math.round(0.99 * s.memTotalBytes) })));
+        extra += 6;
+      }
     }
-    await eventually(async () => worker.stats.stored, (n) => n >= samples.length, 60_000);
+    await eventually(async () => worker.stats.stored, (n) => n >= samples.length + extra, 60_000);
 
     const stepOf = (ts: number) => Math.round((ts - start) / STEP);
     const table = questdbTable(config, ANOMALY_TABLE);
