@@ -37,6 +37,50 @@ const actionSchema = {
   required: ['kind', 'reason'],
 } as const;
 
+const costSchema = {
+  type: 'object',
+  additionalProperties: true,
+  description:
+    "The plan's cost recommendations (present when the planned snapshot carried cost inputs or VM memory histories; see scheduler/cost/README.md). " +
+    'Prices are in summary.currency, from the configured instance catalog (NOVACRON_CLOUD_CATALOG); the example catalog\'s prices are illustrative.',
+  properties: {
+    rightsizing: {
+      type: 'array',
+      description: 'one recommendation per on-prem VM with enough CPU and memory history (size only: on-prem capacity is freed, money is saved when consolidation frees a host), then per cloud VM (offer and monthly savings)',
+      items: {
+        type: 'object',
+        additionalProperties: true,
+        properties: {
+          vmId: { type: 'string' },
+          location: { type: 'object', additionalProperties: true },
+          action: { type: 'string', enum: ['keep', 'downsize', 'upsize', 'switch', 'no-fit', 'insufficient-data'] },
+          current: { type: 'object', additionalProperties: true, description: 'vcpus, memBytes' },
+          recommended: { type: 'object', nullable: true, additionalProperties: true, description: 'vcpus, memBytes: demand percentile plus headroom, rounded up' },
+          recommendedInstance: { type: 'object', nullable: true, additionalProperties: true, description: 'cloud VMs: the cheapest allowed offer that fits (pricing on-demand or spot)' },
+          monthlySavings: { type: 'number', nullable: true },
+          reason: { type: 'string' },
+        },
+      },
+    },
+    burstOut: { type: 'object', nullable: true, additionalProperties: true, description: 'made only when the moves plan leaves VMs without a host or hosts overloaded: VMs to run in the cloud (suggestions, each with its offer, spot or on-demand, and price), horizon and monthly cost, what still does not fit' },
+    repatriation: { type: 'object', nullable: true, additionalProperties: true, description: 'cloud VMs to bring back onto the fleet as the plan leaves it, each with its host and monthly savings; skipped ones with why' },
+    summary: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'currency, catalogNote, monthlySavings by kind (rightsizing, repatriation, burstOut ≤ 0, total), rightsizing counts and on-prem vCPUs/bytes freed, burstOut and repatriation in brief, spot choices and what they save against on-demand',
+      properties: {
+        currency: { type: 'string', nullable: true },
+        catalogNote: { type: 'string', nullable: true },
+        monthlySavings: { type: 'object', additionalProperties: true, properties: { rightsizing: { type: 'number' }, repatriation: { type: 'number' }, burstOut: { type: 'number' }, total: { type: 'number' } } },
+        rightsizing: { type: 'object', additionalProperties: true },
+        burstOut: { type: 'object', additionalProperties: true },
+        repatriation: { type: 'object', additionalProperties: true },
+        spot: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+} as const;
+
 /** Builds the HTTP API (not listening yet): thin routes over the deps. */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } } });
@@ -72,8 +116,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.get('/v1/recommendations', {
     schema: {
-      summary: 'The latest consolidation plan: migrations, hosts to power off, expected savings, and the dry-run check of each action',
-      querystring: { type: 'object', additionalProperties: false, properties: { include: { type: 'string', enum: ['actions', 'summary'], default: 'actions' } } },
+      summary: 'The latest plan: migrations, hosts to power off, expected savings, cost recommendations (rightsizing, burst-out, repatriation, spot), and the dry-run check of each action',
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { include: { type: 'string', enum: ['actions', 'summary'], default: 'actions', description: 'summary: no actions, no dry runs, and of the cost section only its summary' } },
+      },
       response: {
         200: {
           type: 'object',
@@ -87,6 +135,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
             risk: { type: 'object', additionalProperties: true, description: 'peak predicted utilisation, hosts over target, rule violations, migration seconds' },
             violations: { type: 'array', items: { type: 'object', additionalProperties: true } },
             deferred: { type: 'array', description: 'moves left for a later plan (budget or sequencing)', items: { type: 'object', additionalProperties: true } },
+            cost: costSchema,
             dryRun: { type: 'array', items: { type: 'object', additionalProperties: true } },
           },
         },
@@ -99,7 +148,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (!plan) throw new NovaError('PLAN_NOT_FOUND', 'no plan has been made yet; run the scheduler (e.g. ./novacron demo)');
     const { include } = req.query as { include: 'actions' | 'summary' };
     const base = { ...plan, createdAt: new Date(plan.createdAt).toISOString() };
-    if (include === 'summary') return { ...base, actions: [], dryRun: [] };
+    if (include === 'summary') return { ...base, actions: [], dryRun: [], ...(plan.cost ? { cost: { summary: plan.cost.summary } } : {}) };
     return { ...base, dryRun: await deps.dryRunsForPlan(plan.id) };
   });
 

@@ -1,6 +1,6 @@
 /** What bench:planetlab and bench:backtest share: flag checks, the policy list, the run loop, the goal line. */
 import { NovaError } from '../core/index.ts';
-import { ALL_POLICIES, createPolicy, resultRow, runBacktest, tableLine, type BacktestCostRates, type BacktestResult, type Experiment } from '../replay/index.ts';
+import { ALL_POLICIES, createPolicy, resultRow, runBacktest, tableLine, type BacktestCostRates, type BacktestPolicy, type BacktestResult, type Experiment } from '../replay/index.ts';
 
 /** A usage error: exit code 2, the usage text after the message. */
 export function usageError(message: string, usage: string): NovaError {
@@ -25,10 +25,19 @@ export function policyList(list: string | undefined, defaults: readonly string[]
 }
 
 /** Runs each policy on the experiment with progress on stderr; `after` may add lines below a policy's row. */
-export function runPolicies(exp: Experiment, names: readonly string[], ours: string, rates: BacktestCostRates, tag: string, out: string[], after?: (result: BacktestResult) => string | undefined): Map<string, BacktestResult> {
+export function runPolicies(
+  exp: Experiment,
+  names: readonly string[],
+  ours: string,
+  rates: BacktestCostRates,
+  tag: string,
+  out: string[],
+  after?: (result: BacktestResult) => string | undefined,
+  make: (name: string) => BacktestPolicy = createPolicy,
+): Map<string, BacktestResult> {
   const results = new Map<string, BacktestResult>();
   for (const name of names) {
-    const policy = createPolicy(name);
+    const policy = make(name);
     process.stderr.write(`[${tag}] ${policy.name} …`);
     let lastReport = performance.now();
     const result = runBacktest(exp, policy, {

@@ -9,17 +9,29 @@
  *   npm run bench:backtest -- --trace bitbrains [--day 2013-7] [--traces DIR] [--days N] [--hosts N]
  *   common: [--policies a,b,c] [--ours NAME] [--kwh-price 0.15] [--host-hour-price 0.05]
  *
+ * On Bitbrains, NovaCron's snapshots also carry the VMs' configured sizes, memory use and the
+ * example (illustrative) instance catalog, and the lines above the last one give the effect of its
+ * plans' cost recommendations: rightsizing, burst-out, repatriation.
+ *
  * The last line is always `backtest <trace> energy_kWh=… migrations=… SLAV=…% cost_usd=…` for
  * our policy.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { describeError, loadConfig, NovaError } from '../core/index.ts';
+import { describeError, loadConfig, NovaError, PROJECT_ROOT } from '../core/index.ts';
+import { forecast } from '../models/index.ts';
+import { parseCatalog } from '../scheduler/index.ts';
+import { bitbrainsMonths } from '../traces/index.ts';
 import { goalLine, numberFlag, policyList, runPolicies, usageError } from './backtest-runner.ts';
 import {
   ALL_POLICIES,
   backtestCostRates,
+  bitbrainsCostHooks,
+  costEffectLines,
+  createPolicy,
+  plannerPolicy,
+  readBitbrainsProvisionedMemoryKb,
   DEFAULT_BACKTEST_COST_RATES,
   defaultOrderFile,
   energyLowerBound,
@@ -32,13 +44,14 @@ import {
   tableHeader,
   tableLine,
   type BacktestCostRates,
+  type BitbrainsReplay,
   type Experiment,
 } from '../replay/index.ts';
 
 const TRACES = ['planetlab', 'bitbrains'] as const;
 type Trace = (typeof TRACES)[number];
-const DEFAULT_POLICIES = ['dvfs', 'static-peak-ffd', 'thr-mmt-0.8', 'lr-mmt-1.2', 'nova-fq'];
-const OURS = 'nova-fq';
+const DEFAULT_POLICIES = ['dvfs', 'static-peak-ffd', 'thr-mmt-0.8', 'lr-mmt-1.2', 'novacron'];
+const OURS = 'novacron';
 const BASELINE = 'lr-mmt-1.2';
 
 const USAGE = `usage: npm run bench:backtest -- [--trace planetlab|bitbrains] [--day D] [--traces DIR] [--order FILE] [--days N] [--hosts N]
@@ -122,8 +135,8 @@ function parse(argv: string[]): Args {
 /** The month folder of a Bitbrains download: --day, else the first <month>/ folder, else the folder itself when it holds the CSVs. */
 function bitbrainsFolder(traces: string, day: string | undefined): string {
   if (day !== undefined) return join(traces, day);
-  if (!existsSync(traces)) throw new NovaError('BACKTEST_TRACE_MISSING', `no Bitbrains folder at ${traces}; pass --traces DIR or set NOVACRON_DATA`);
-  const months = readdirSync(traces).filter((f) => /^\d{4}-\d{1,2}$/.test(f) && statSync(join(traces, f)).isDirectory()).sort();
+  if (!existsSync(traces)) throw new NovaError('TRACE_MISSING', `no Bitbrains folder at ${traces}; pass --traces DIR or set NOVACRON_DATA`);
+  const months = bitbrainsMonths(traces);
   return months.length > 0 ? join(traces, months[0]!) : traces;
 }
 
@@ -131,7 +144,12 @@ interface Loaded {
   exp: Experiment;
   label: string;
   notes: string[];
+  /** Bitbrains only: the replay, for the cost inputs of NovaCron's snapshots. */
+  replay?: BitbrainsReplay;
 }
+
+/** The catalog the Bitbrains replay prices its cost recommendations with: ILLUSTRATIVE example prices. */
+const EXAMPLE_CATALOG = join(PROJECT_ROOT, 'scheduler', 'cost', 'catalog.example.json');
 
 function loadPlanetLab(args: Args): Loaded {
   const day = args.day ?? '20110303';
@@ -155,6 +173,7 @@ function loadBitbrains(args: Args): Loaded {
   const capped = replay.vms.filter((v) => v.mips < v.capacityMhz).map((v) => v.name);
   return {
     exp,
+    replay,
     label: `Bitbrains ${folder}`,
     notes: [
       `${exp.vmCount} VMs, ${exp.hostCount} hosts (IBM x3550 M3 X5670/X5675 alternating, 12 cores pooled, SPECpower curves from CloudSim), ${replay.samples} points of ${exp.interval} s from ${start} UTC (${((replay.samples * exp.interval) / 86400).toFixed(1)} days), ${exp.ticks} ticks; traces ${folder}`,
@@ -169,13 +188,20 @@ function loadBitbrains(args: Args): Loaded {
 
 function main(): void {
   const args = parse(process.argv.slice(2));
-  const { exp, label, notes } = args.trace === 'planetlab' ? loadPlanetLab(args) : loadBitbrains(args);
+  const { exp, label, notes, replay } = args.trace === 'planetlab' ? loadPlanetLab(args) : loadBitbrains(args);
+  // Bitbrains: NovaCron's snapshots also carry the VMs' configured sizes, memory use and a catalog,
+  // so its plans carry cost recommendations (they never change a move); their effect is summed up.
+  const cost =
+    replay && args.policies.includes('novacron')
+      ? bitbrainsCostHooks(replay, { catalog: parseCatalog(readFileSync(EXAMPLE_CATALOG, 'utf8'), EXAMPLE_CATALOG), provisionedMemoryKb: readBitbrainsProvisionedMemoryKb(replay.folder) })
+      : undefined;
+  const make = (name: string) => (cost && name === 'novacron' ? plannerPolicy(cost.options) : createPolicy(name));
   const out: string[] = [];
   out.push(`Backtest — ${label}: policies replayed in simulated time, baselines and the energy lower bound in the same run`);
   out.push(...notes);
   out.push('');
   out.push(...tableHeader());
-  const results = runPolicies(exp, args.policies, args.ours, args.rates, 'backtest', out);
+  const results = runPolicies(exp, args.policies, args.ours, args.rates, 'backtest', out, undefined, make);
   const bound = energyLowerBound(exp);
   out.push(tableLine(lowerBoundRow(bound, args.rates)));
 
@@ -187,6 +213,7 @@ function main(): void {
   if (ours.unplacedVms > 0) out.push(`note: ${ours.unplacedVms} VMs could not be placed at t = 0 and never ran`);
   out.push(`ours: ${ours.policy} — mean active hosts at ticks ${ours.meanActiveHostsAtTicks.toFixed(1)}, migrations by reason ${JSON.stringify(ours.migrationsByReason)}, energy ${(((ours.energyKWh - bound.energyKWh) / bound.energyKWh) * 100).toFixed(1)} % above the lower bound`);
   if (baseline !== undefined && baseline !== ours) out.push(goalLine(ours, baseline, 'same run'));
+  if (cost) out.push(...costEffectLines(results.get('novacron')!.policy, cost.effect(), forecast.historyNeeded(), exp.interval));
   out.push(`backtest ${args.trace} energy_kWh=${ours.energyKWh.toFixed(2)} migrations=${ours.migrations} SLAV=${formatPercent(ours.slav * 100, 5)}% cost_usd=${resultCost(ours, args.rates).toFixed(2)}`);
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -4,7 +4,11 @@
  * then our policy. Spec: ../shared/docs/planetlab-benchmark.md.
  *
  *   npm run bench:planetlab -- --day 20110303 [--traces DIR] [--order FILE] [--policies a,b,c] [--ours NAME]
- *                              [--kwh-price 0.15] [--host-hour-price 0.05]
+ *                              [--kwh-price 0.15] [--host-hour-price 0.05] [--dump-at STEP --dump-dir DIR]
+ *
+ * Our policy is the product's: the scheduler's planFleet with its default policy, fed each tick's
+ * fleet snapshot (replay/planner-policy.ts). --dump-at saves the snapshot it saw at a tick and the
+ * plan it applied, so `novacron plan --snapshot DIR/snapshot.json` can replay that decision.
  *
  * Besides CloudSim's policies the table holds a static peak-based FFD (clairvoyant sizing) and
  * the energy lower bound, and a cost column (energy and host-hours at assumed prices).
@@ -14,10 +18,14 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError, loadConfig, NovaError } from '../core/index.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { planToJson, snapshotToJson } from '../scheduler/index.ts';
 import { goalLine, numberFlag, policyList, runPolicies, usageError } from './backtest-runner.ts';
 import {
   ALL_POLICIES,
   backtestCostRates,
+  createPolicy,
+  plannerPolicy,
   DEFAULT_BACKTEST_COST_RATES,
   defaultOrderFile,
   energyLowerBound,
@@ -31,8 +39,8 @@ import {
   type ReferenceRow,
 } from '../replay/index.ts';
 
-const DEFAULT_POLICIES = ['npa', 'dvfs', 'static-peak-ffd', 'thr-mmt-0.8', 'thr-mmt-1.0', 'iqr-mmt-1.5', 'mad-mmt-2.5', 'lr-mmt-1.2', 'nova-fq'];
-const OURS = 'nova-fq';
+const DEFAULT_POLICIES = ['npa', 'dvfs', 'static-peak-ffd', 'thr-mmt-0.8', 'thr-mmt-1.0', 'iqr-mmt-1.5', 'mad-mmt-2.5', 'lr-mmt-1.2', 'novacron'];
+const OURS = 'novacron';
 const BASELINE = 'lr-mmt-1.2';
 
 const USAGE = `usage: npm run bench:planetlab -- [--day YYYYMMDD] [--traces DIR] [--order FILE] [--policies LIST] [--ours NAME] [--kwh-price X] [--host-hour-price X]
@@ -44,7 +52,10 @@ const USAGE = `usage: npm run bench:planetlab -- [--day YYYYMMDD] [--traces DIR]
               (default ${DEFAULT_POLICIES.join(',')})
   --ours      policy reported on the last line (default ${OURS}; always run)
   --kwh-price        electricity price for the cost column, $/kWh (default ${DEFAULT_BACKTEST_COST_RATES.kwhPrice}, an assumption)
-  --host-hour-price  host amortisation per active host-hour, $ (default ${DEFAULT_BACKTEST_COST_RATES.hostHourPrice}, an assumption)`;
+  --host-hour-price  host amortisation per active host-hour, $ (default ${DEFAULT_BACKTEST_COST_RATES.hostHourPrice}, an assumption)
+  --dump-at   decision tick (1 … 287) at which to save what our policy saw and did (needs --dump-dir)
+  --dump-dir  folder for snapshot.json (the fleet snapshot of that tick) and plan.json (the plan applied);
+              \`./novacron plan --snapshot DIR/snapshot.json --out PLAN.json\` replans it byte for byte`;
 
 interface Args {
   day: string;
@@ -53,6 +64,7 @@ interface Args {
   policies: string[];
   ours: string;
   rates: BacktestCostRates;
+  dump: { tick: number; dir: string } | undefined;
 }
 
 function parse(argv: string[]): Args {
@@ -68,6 +80,8 @@ function parse(argv: string[]): Args {
         ours: { type: 'string', default: OURS },
         'kwh-price': { type: 'string' },
         'host-hour-price': { type: 'string' },
+        'dump-at': { type: 'string' },
+        'dump-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -84,6 +98,9 @@ function parse(argv: string[]): Args {
   const day = values.day;
   if (!/^[\w.-]+$/.test(day)) throw new NovaError('BENCH_USAGE', `--day must be a folder name such as 20110303, got ${JSON.stringify(day)}`);
   const ours = values.ours.toLowerCase();
+  const dumpAt = numberFlag(values['dump-at'], '--dump-at', true, USAGE);
+  if ((dumpAt === undefined) !== (values['dump-dir'] === undefined)) throw usageError('--dump-at and --dump-dir go together', USAGE);
+  if (dumpAt !== undefined && ours !== OURS) throw usageError(`--dump-at saves what ${OURS} saw; it cannot be used with --ours ${ours}`, USAGE);
   return {
     day,
     traces: values.traces ?? join(config.dataDir, 'traces', 'planetlab'),
@@ -91,6 +108,7 @@ function parse(argv: string[]): Args {
     policies: policyList(values.policies, DEFAULT_POLICIES, ours, USAGE),
     ours,
     rates: backtestCostRates({ kwhPrice: numberFlag(values['kwh-price'], '--kwh-price', false, USAGE), hostHourPrice: numberFlag(values['host-hour-price'], '--host-hour-price', false, USAGE) }),
+    dump: dumpAt === undefined ? undefined : { tick: dumpAt, dir: values['dump-dir']! },
   };
 }
 
@@ -118,10 +136,29 @@ function main(): void {
   out.push('');
   out.push(...tableHeader());
 
+  if (args.dump && args.dump.tick > exp.ticks) throw usageError(`--dump-at must be a tick from 1 to ${exp.ticks}, got ${args.dump.tick}`, USAGE);
+  let dumped = false;
+  // Our policy runs from the day's midnight (UTC) so its snapshots carry real dates.
+  const dayStart = /^(\d{4})(\d{2})(\d{2})$/.exec(args.day);
+  const startMs = dayStart ? Date.UTC(Number(dayStart[1]), Number(dayStart[2]) - 1, Number(dayStart[3])) : 0;
+  const make = (name: string) => {
+    if (name !== OURS) return createPolicy(name);
+    return plannerPolicy({
+      startMs,
+      onPlan: (tick, snapshot, plan) => {
+        if (args.dump?.tick !== tick) return;
+        mkdirSync(args.dump.dir, { recursive: true });
+        writeFileSync(join(args.dump.dir, 'snapshot.json'), snapshotToJson(snapshot));
+        writeFileSync(join(args.dump.dir, 'plan.json'), planToJson(plan));
+        dumped = true;
+      },
+    });
+  };
   const results = runPolicies(exp, args.policies, args.ours, args.rates, 'planetlab', out, (result) => {
     const ref = referenceRow(args.day, result.policy, orderKind);
     return ref === undefined ? undefined : referenceLine(ref);
-  });
+  }, make);
+  if (args.dump) process.stderr.write(dumped ? `[planetlab] tick ${args.dump.tick}: wrote ${join(args.dump.dir, 'snapshot.json')} and ${join(args.dump.dir, 'plan.json')}\n` : `[planetlab] tick ${args.dump.tick} was never planned\n`);
 
   const bound = energyLowerBound(exp);
   out.push(tableLine(lowerBoundRow(bound, args.rates)));

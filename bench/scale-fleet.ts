@@ -1,3 +1,4 @@
+import { forecast } from '../models/index.ts';
 import type { FleetSnapshot } from '../scheduler/index.ts';
 
 const GIB = 1024 ** 3;
@@ -17,7 +18,10 @@ const VM_SHAPES = [
   { vcpus: 16, memBytes: 64 * GIB },
 ];
 
-/** A seeded fleet where every host starts within its targets (VMs round-robin, light load). */
+/** History samples per VM: as many as the planner's forecaster reads. */
+const HISTORY_STEPS = forecast.historyNeeded();
+
+/** A seeded fleet where every host starts within its targets (VMs round-robin, light load), each VM with its CPU history. */
 export function scaleFleet(hostCount: number, vmCount: number, rand: () => number): FleetSnapshot {
   const hosts = Array.from({ length: hostCount }, (_, i) => ({ hostId: `h${String(i).padStart(6, '0')}`, ...HOST_SHAPES[Math.floor(rand() * HOST_SHAPES.length)]! }));
   const cpuFree = hosts.map((h) => h.cpuCores * 0.8);
@@ -30,9 +34,11 @@ export function scaleFleet(hostCount: number, vmCount: number, rand: () => numbe
     for (let tries = 0; tries < hostCount && (cpuFree[h]! < cpu || memFree[h]! < shape.memBytes); tries++) h = (h + 1) % hostCount;
     cpuFree[h]! -= cpu;
     memFree[h]! -= shape.memBytes;
-    vms.push({ vmId: `v${String(i).padStart(7, '0')}`, hostId: hosts[h]!.hostId, cpuCores: cpu, memBytes: shape.memBytes });
+    // Five hours of 5-minute history (what the live cycle reads): jitter around the VM's level.
+    const cpuHistory = Array.from({ length: HISTORY_STEPS }, () => Math.min(shape.vcpus, cpu * (0.8 + 0.4 * rand())));
+    vms.push({ vmId: `v${String(i).padStart(7, '0')}`, hostId: hosts[h]!.hostId, cpuCores: cpuHistory[HISTORY_STEPS - 1]!, cpuHistory, vcpus: shape.vcpus, memBytes: shape.memBytes });
   }
-  return { takenAt: 0, hosts, vms };
+  return { takenAt: 0, stepSeconds: 300, hosts, vms };
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * bench:scale — how the consolidation planner scales (issue 4).
+ * bench:scale — how the decision function scales (planFleet: forecast every VM from its history, plan).
  *   npm run bench:scale [-- --hosts 10000 --vms 100000 --seed 1]
  * Builds a seeded synthetic fleet (mixed host and VM shapes, lightly loaded as real fleets are),
  * then times: a full consolidation plan (our planner) beside a plain first-fit-decreasing
@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { seededRandom } from '../ingest/index.ts';
-import { PlacementState, planConsolidation, type FleetSnapshot } from '../scheduler/index.ts';
+import { PlacementState, planFleet, type FleetSnapshot } from '../scheduler/index.ts';
 import { plainFirstFitDecreasing, scaleFleet } from './scale-fleet.ts';
 
 const { values } = parseArgs({ options: { hosts: { type: 'string', default: '10000' }, vms: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' } } });
@@ -28,7 +28,7 @@ const baselineS = seconds(t0);
 process.stderr.write(`baseline FFD done in ${baselineS.toFixed(2)} s\n`);
 
 t0 = performance.now();
-const plan = planConsolidation(snapshot);
+const plan = planFleet(snapshot);
 const planS = seconds(t0);
 
 // Placement: requests against the fleet as it runs now, each one recorded before the next.
@@ -70,7 +70,7 @@ console.log(`fleet: ${hosts} hosts, ${vms} VMs (seeded synthetic; one core: node
 console.log('');
 console.log('planner                        seconds   hosts after   migrations');
 console.log(`plain FFD (baseline)        ${baselineS.toFixed(3).padStart(10)}   ${String(baseline.hostsAfter).padStart(11)}   ${String(baseline.migrations).padStart(10)}`);
-console.log(`novacron planConsolidation  ${planS.toFixed(3).padStart(10)}   ${String(plan.hostsAfter).padStart(11)}   ${String(plan.actions.filter((a) => a.kind === 'migrate').length).padStart(10)}`);
+console.log(`novacron planFleet          ${planS.toFixed(3).padStart(10)}   ${String(plan.hostsAfter).padStart(11)}   ${String(plan.actions.filter((a) => a.kind === 'migrate').length).padStart(10)}`);
 console.log('');
 console.log('placement (one request at a time)   p50 ms    p99 ms    max ms');
 const row = (name: string, xs: number[]) => console.log(`${name.padEnd(34)}${percentile(xs, 0.5).toFixed(3).padStart(8)}${percentile(xs, 0.99).toFixed(3).padStart(10)}${Math.max(...xs).toFixed(3).padStart(10)}`);

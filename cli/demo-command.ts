@@ -93,8 +93,7 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
 
     say('[5/6] forecast → consolidation plan → dry run against libvirt (test driver)');
     const cycle = await runPlanningCycle({ config, questdb, pool, log, mirrorTestNodes: true });
-    const methods = new Map<string, number>();
-    for (const f of cycle.forecasts) methods.set(f.method, (methods.get(f.method) ?? 0) + 1);
+    const histories = cycle.snapshot.vms.map((v) => v.cpuHistory?.length ?? 0);
     const migrations = cycle.plan.actions.filter((a) => a.kind === 'migrate').length;
     const powerOffs = cycle.plan.actions.length - migrations;
     const apiUrl = `http://${config.api.host}:${config.api.port}`;
@@ -106,7 +105,7 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
     say(`  samples ingested : ${fmt(vmRows + hostRows)} rows in QuestDB (${vmTable}: ${fmt(vmRows)}, ${hostTable}: ${fmt(hostRows)})`);
     say(`  dead-lettered    : ${fmt(worker.stats.deadLettered)} on ${topics.deadLetter} (${Object.entries(worker.stats.byCode).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'})`);
     say(`  anomaly events   : ${fmt(worker.stats.anomalies)} on ${topics.anomalies} and in ${questdbTable(config, ANOMALY_TABLE)} (detector warms up for ${config.anomaly.probationSamples} samples per series)`);
-    say(`  forecasts        : ${cycle.forecasts.length} VMs, demand bound for the next hour (${[...methods].map(([m, n]) => `${m} ${n}`).join(', ')})`);
+    say(`  forecasts        : ${histories.length} VMs, next-interval CPU (level and spread) from up to ${Math.max(0, ...histories)} five-minute steps each, by the planner's own forecaster`);
     say(`  ${`plan #${cycle.planId}`.padEnd(17)}: hosts ${cycle.plan.hostsBefore} → ${cycle.plan.hostsAfter} (${cycle.plan.hostsSaved} saved), ${migrations} migrations in ${cycle.plan.waves?.length ?? 0} wave(s), ${powerOffs} power-offs${cycle.plan.unplaced.length ? `, ${cycle.plan.unplaced.length} VMs fit nowhere` : ''}`);
     const savings = cycle.plan.expectedSavings;
     if (savings) say(`  expected savings : ${fmt(Math.round(savings.watts))} W, ${savings.netKWh.toFixed(2)} kWh net over ${savings.horizonHours} h after ${savings.migrationCostWh.toFixed(1)} Wh of migration cost; risk: peak host CPU ${cycle.plan.risk?.peakCpu ? `${Math.round(100 * cycle.plan.risk.peakCpu.utilization)}% on ${cycle.plan.risk.peakCpu.hostId} (target ${Math.round(100 * cycle.plan.risk.peakCpu.target)}%)` : 'n/a'}`);

@@ -11,7 +11,7 @@ usage: ./novacron <command> [options]
   test [files]           install, typecheck, stack up, run the tests (what CI runs)
   simulate               produce a synthetic or PlanetLab fleet's samples to Kafka
   worker                 run the streams consumer (Kafka → validate/DLQ → QuestDB)
-  plan                   forecast, plan consolidation, dry-run it against libvirt, store it
+  plan                   forecast, plan, dry-run against libvirt, store it; or replan a saved snapshot (--help)
   backtest               replay a PlanetLab or Bitbrains trace through our policy and the baselines (--help)
   train                  train the quantile forecaster on QuestDB history; register it (promoted only if it beats the baselines)
   serve                  run the HTTP API
@@ -46,12 +46,12 @@ async function main(argv: string[]): Promise<number> {
       const usage: Record<string, string> = {
         worker: 'usage: ./novacron worker   (consumes the sample topics into QuestDB until Ctrl-C)',
         serve: 'usage: ./novacron serve    (HTTP API on NOVACRON_API_HOST:NOVACRON_API_PORT until Ctrl-C)',
-        plan: 'usage: ./novacron plan     (one planning cycle over the samples in QuestDB)',
         train: 'usage: ./novacron train    (train + evaluate the forecaster on QuestDB history, register the version in PostgreSQL)',
       };
       if (usage[command] && (rest.includes('--help') || rest.includes('-h'))) return say(usage[command]!), 0;
       const commands = await import('./service-commands.ts');
-      const run = { simulate: commands.simulateCommand, worker: commands.workerCommand, serve: commands.serveCommand, plan: commands.planCommand, train: commands.trainCommand }[command];
+      const { planCommand } = await import('./plan-command.ts');
+      const run = { simulate: commands.simulateCommand, worker: commands.workerCommand, serve: commands.serveCommand, plan: planCommand, train: commands.trainCommand }[command];
       return run(rest, config, log);
     }
     default:

@@ -2,16 +2,18 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config, Logger, PgPool, QuestDbClient } from '../core/index.ts';
 import { dryRunPlan, recordDryRun, UriTemplateDirectory, VirshHypervisor, writeTestNode, type DryRunReport, type HypervisorDirectory } from '../actuators/index.ts';
-import { forecast, forecastFleet, type VmForecast } from '../models/index.ts';
-import { buildSnapshot, planConsolidation, saveInventory, savePlan, DEFAULT_POLICY, type ActionPlan, type ConsolidationPolicy, type FleetSnapshot } from '../scheduler/index.ts';
+import { forecast, loadVmHistory } from '../models/index.ts';
+import { buildSnapshot, loadCatalogFile, planFleet, saveInventory, savePlan, DEFAULT_POLICY, type ConsolidationPlan, type ConsolidationPolicy, type FleetSnapshot } from '../scheduler/index.ts';
 
 /** Registry name of the VM demand forecaster (`./novacron train` registers under it). */
 export const FORECAST_MODEL_NAME = 'vm-demand';
 
+/** Spacing of the history the planner forecasts from: its horizon, the replays' tick. */
+export const PLANNING_STEP_MS = 300_000;
+
 export interface CycleResult {
   planId: number;
-  plan: ActionPlan;
-  forecasts: VmForecast[];
+  plan: ConsolidationPlan;
   snapshot: FleetSnapshot;
   dryRun: DryRunReport;
 }
@@ -26,19 +28,30 @@ export function hypervisorDirectory(config: Config): HypervisorDirectory {
  * snapshot says run there, so the dry run checks the plan against hypervisors that agree
  * with the telemetry. Only for `test://` templates.
  */
-export async function mirrorFleetToTestNodes(config: Config, snapshot: FleetSnapshot, forecasts: readonly VmForecast[]): Promise<void> {
+export async function mirrorFleetToTestNodes(config: Config, snapshot: FleetSnapshot): Promise<void> {
   const template = config.libvirtUriTemplate;
   if (!template.startsWith('test://')) return;
-  const vcpus = new Map(forecasts.map((f) => [f.vmId, f.vcpus]));
   for (const host of snapshot.hosts) {
     const path = template.slice('test://'.length).replace('{host}', host.hostId);
     mkdirSync(dirname(path), { recursive: true });
-    const domains = snapshot.vms.filter((v) => v.hostId === host.hostId).map((v) => ({ name: v.vmId, vcpus: Math.max(1, Math.round(vcpus.get(v.vmId) ?? 1)), memBytes: v.memBytes, running: true }));
+    const domains = snapshot.vms.filter((v) => v.hostId === host.hostId).map((v) => ({ name: v.vmId, vcpus: Math.max(1, Math.round(v.vcpus ?? 1)), memBytes: v.memBytes, running: true }));
     await writeTestNode(dirname(path), { hostId: host.hostId, cpus: Math.max(1, Math.round(host.cpuCores)), memBytes: host.memBytes }, domains);
   }
 }
 
-/** forecast → snapshot → consolidation plan → store → dry-run against libvirt → audit. */
+/**
+ * The live fleet from QuestDB as of `now`: host capacities and each VM's recent CPU and memory use
+ * in planning steps, plus the configured instance catalog (NOVACRON_CLOUD_CATALOG) for the plan's
+ * cost recommendations.
+ */
+export async function liveSnapshot(questdb: QuestDbClient, config: Config, now: number): Promise<FleetSnapshot> {
+  const steps = forecast.historyNeeded();
+  const histories = await loadVmHistory(questdb, config, { lookbackMinutes: (steps * PLANNING_STEP_MS) / 60_000, until: now });
+  const catalog = config.cloudCatalogPath ? await loadCatalogFile(config.cloudCatalogPath) : undefined;
+  return buildSnapshot(questdb, config, histories, now, { stepMs: PLANNING_STEP_MS, steps, ...(catalog ? { cost: { catalog } } : {}) });
+}
+
+/** snapshot → the one decision function → store → dry-run against libvirt → audit. */
 export async function runPlanningCycle(deps: {
   config: Config;
   questdb: QuestDbClient;
@@ -49,16 +62,13 @@ export async function runPlanningCycle(deps: {
   mirrorTestNodes?: boolean;
 }): Promise<CycleResult> {
   const now = deps.now ?? Date.now();
-  // The registry's promoted quantile model when there is one; the baselines otherwise.
-  const serving = await forecast.servingModel(deps.pool, FORECAST_MODEL_NAME);
-  const forecasts = await forecastFleet(deps.questdb, deps.config, { horizonMinutes: 60, now, model: serving?.model, quantile: 0.9 });
-  const snapshot = await buildSnapshot(deps.questdb, deps.config, forecasts, now);
-  const plan = planConsolidation(snapshot, deps.policy ?? DEFAULT_POLICY);
+  const snapshot = await liveSnapshot(deps.questdb, deps.config, now);
+  const plan = planFleet(snapshot, deps.policy ?? DEFAULT_POLICY);
   const planId = await savePlan(deps.pool, plan);
   await saveInventory(deps.pool, snapshot);
-  if (deps.mirrorTestNodes) await mirrorFleetToTestNodes(deps.config, snapshot, forecasts);
+  if (deps.mirrorTestNodes) await mirrorFleetToTestNodes(deps.config, snapshot);
   const dryRun = await dryRunPlan(plan, hypervisorDirectory(deps.config));
   await recordDryRun(deps.pool, planId, dryRun);
   deps.log.info({ planId, actions: plan.actions.length, hostsBefore: plan.hostsBefore, hostsAfter: plan.hostsAfter, dryRunOk: dryRun.ok, dryRunBlocked: dryRun.blocked }, 'plan stored');
-  return { planId, plan, forecasts, snapshot, dryRun };
+  return { planId, plan, snapshot, dryRun };
 }

@@ -7,7 +7,7 @@ import { createSampleWorker, ensureSampleTables } from '../streams/index.ts';
 import { apiDeps } from './api-deps.ts';
 import { fleetFor, FLEET_USAGE, parseFleetOptions, stepsFor } from './fleet-options.ts';
 import { say } from './output.ts';
-import { FORECAST_MODEL_NAME, runPlanningCycle } from './planning-cycle.ts';
+import { FORECAST_MODEL_NAME } from './planning-cycle.ts';
 import { untilSignal } from './run-until-signal.ts';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -79,21 +79,6 @@ export async function serveCommand(_argv: string[], config: Config, log: Logger)
   await api.close();
   await Promise.all([pool.end(), questdb.close()]);
   return 0;
-}
-
-/** `novacron plan`: one planning cycle over what QuestDB holds now; prints the plan. */
-export async function planCommand(_argv: string[], config: Config, log: Logger): Promise<number> {
-  const pool = createPgPool(config.databaseUrl);
-  const questdb = new QuestDbClient(questdbPgUrl(config));
-  try {
-    await migrate(pool, ALL_MIGRATIONS);
-    const { planId, plan, dryRun } = await runPlanningCycle({ config, questdb, pool, log });
-    say(`plan #${planId}: hosts ${plan.hostsBefore} → ${plan.hostsAfter}, ${plan.actions.length} actions; dry run ${dryRun.ok} ok, ${dryRun.blocked} blocked`);
-    for (const r of dryRun.results) say(`  ${r.status.padEnd(7)} ${r.action.reason}${r.reason ? ` — blocked: ${r.reason}` : ''}`);
-    return 0;
-  } finally {
-    await Promise.all([pool.end(), questdb.close()]);
-  }
 }
 
 /** `novacron train`: trains the quantile forecaster on the fleet history in QuestDB and registers it. */

@@ -81,3 +81,38 @@ function compareIds(a: string, b: string): number {
 function micros(ms: number): string {
   return (BigInt(Math.trunc(ms)) * 1000n).toString();
 }
+
+/** A VM's usage in fixed steps, oldest first: CPU in cores, memory used in bytes. */
+export interface UsageSteps {
+  cpu: number[];
+  mem: number[];
+}
+
+/**
+ * A VM's usage as the planner reads it: the mean of its samples in each of the `count` steps
+ * ending at `until` (oldest first). A step without samples repeats the step before (a gap in
+ * telemetry is not a drop to zero); steps before the first sample are left out.
+ */
+export function usageSteps(points: readonly VmUsagePoint[], until: number, stepMs: number, count: number): UsageSteps {
+  const cpu = new Float64Array(count);
+  const mem = new Float64Array(count);
+  const n = new Int32Array(count);
+  const start = until - count * stepMs;
+  for (const p of points) {
+    if (p.ts <= start || p.ts > until) continue;
+    const i = Math.min(count - 1, Math.floor((p.ts - start - 1) / stepMs));
+    cpu[i] = cpu[i]! + p.cpuCores;
+    mem[i] = mem[i]! + p.memBytes;
+    n[i] = n[i]! + 1;
+  }
+  const out: UsageSteps = { cpu: [], mem: [] };
+  let last: [number, number] | undefined;
+  for (let i = 0; i < count; i++) {
+    if (n[i]! > 0) last = [cpu[i]! / n[i]!, mem[i]! / n[i]!];
+    if (last !== undefined) {
+      out.cpu.push(last[0]);
+      out.mem.push(last[1]);
+    }
+  }
+  return out;
+}

@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { median } from 'simple-statistics';
 import { NovaError } from '../core/index.ts';
 import { migrationSeconds, planetLabExperiment, type Experiment, type HostType, type VmType } from './experiment.ts';
 import { readBitbrainsFolder, resampleUsage, type BitbrainsVmTrace } from './bitbrains.ts';
@@ -31,6 +32,10 @@ export interface BitbrainsVm {
   readonly ramMb: number;
   readonly imputedPoints: number;
   readonly absentPoints: number;
+  /** vCPUs the VM is configured with (the trace's "CPU cores"). */
+  readonly cores: number;
+  /** Actively used memory on the replay's grid (KB at start + k·step, as the CPU demand; 0 once the VM has left). */
+  readonly memoryKb: Float64Array;
 }
 
 /** A Bitbrains month folder turned into an experiment, with what was left out and why. */
@@ -53,13 +58,6 @@ export interface BitbrainsOptions {
 }
 
 const iso = (unixSeconds: number): string => new Date(unixSeconds * 1000).toISOString().slice(0, 16).replace('T', ' ');
-
-function median(values: Float64Array): number {
-  if (values.length === 0) return 0;
-  const s = Float64Array.from(values).sort();
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Builds the replay from parsed traces (exposed so tests can feed small synthetic files). */
 export function bitbrainsReplay(traces: readonly BitbrainsVmTrace[], folder: string, options: BitbrainsOptions = {}): BitbrainsReplay {
@@ -99,8 +97,10 @@ export function bitbrainsReplay(traces: readonly BitbrainsVmTrace[], folder: str
     u[samples] = u[samples - 1]!;
     utilization.push(u);
     const inWindow = tr.memoryKb.filter((_, i) => tr.time[i]! <= windowEnd);
-    const ramMb = Math.max(1, median(inWindow.length > 0 ? inWindow : tr.memoryKb) / 1024);
-    vms.push({ name: tr.name, capacityMhz: tr.capacityMhz, mips, ramMb, imputedPoints: r.imputed, absentPoints: r.absent });
+    const ramMb = Math.max(1, median(Array.from(inWindow.length > 0 ? inWindow : tr.memoryKb)) / 1024);
+    // Memory goes on the same grid as the CPU, by the same interpolation (the rightsizing inputs of the replay).
+    const memoryKb = resampleUsage({ ...tr, usageMhz: tr.memoryKb }, start, step, samples).usageMhz;
+    vms.push({ name: tr.name, capacityMhz: tr.capacityMhz, mips, ramMb, imputedPoints: r.imputed, absentPoints: r.absent, cores: tr.cores, memoryKb });
   }
   const workload: Workload = { day: `bitbrains ${basename(folder)}`, names: vms.map((v) => v.name), utilization, interval: step };
   const vmTypes: VmType[] = vms.map((v) => ({ name: v.name, mips: v.mips, ramMb: v.ramMb, bw: 100_000 }));

@@ -1,8 +1,9 @@
 export { runBacktest, type BacktestOptions, type BacktestResult } from './simulator.ts';
 export { HISTORY_LENGTH, type BacktestPolicy, type Migration, type TickView } from './policy.ts';
 export { planetLabExperiment, migrationSeconds, hostsByEfficiency, PLANETLAB_HOST_TYPES, PLANETLAB_VM_TYPES, type Experiment, type ExperimentOptions, type HostType, type VmType } from './experiment.ts';
-export { parseTrace, utilizationAt, PLANETLAB_SAMPLES, type Workload } from './workload.ts';
-export { loadPlanetLabDay, defaultOrderFile, readOrderFile, type LoadedDay, type FileOrderSource } from './trace-files.ts';
+export { cloudSimUtilization, utilizationAt, loadPlanetLabDay, type Workload, type LoadedDay } from './workload.ts';
+// Re-exported so the benchmarks find the order-file location beside loadPlanetLabDay; the readers live in traces/.
+export { defaultOrderFile, type FileOrderSource } from '../traces/index.ts';
 export { specPowerModel, intervalEnergy, HP_PROLIANT_ML110_G4, HP_PROLIANT_ML110_G5, IBM_X3550_XEON_X5670, IBM_X3550_XEON_X5675, type PowerModel } from './power.ts';
 export { allocateCpu, ROLE_NORMAL, ROLE_OUT, ROLE_IN } from './cpu.ts';
 export { MetricsRecorder, type SlaMetrics } from './metrics.ts';
@@ -10,13 +11,13 @@ export { TentativeFleet } from './tentative.ts';
 export { staticThreshold, medianAbsoluteDeviation, interQuartileRange, localRegression, type OverloadDetector } from './overload.ts';
 export { planPabfd, findHostPabfd, selectMinimumMigrationTime, powerAtTick } from './pabfd.ts';
 export { firstFitPlacement, powerAwarePlacement } from './placement.ts';
-export { volatilityForecaster, smoothedForecaster, DEFAULT_VOLATILITY_FORECASTER, DEFAULT_SMOOTHED_FORECASTER, type DemandForecast, type DemandForecaster, type VolatilityForecasterOptions, type SmoothedForecasterOptions } from './forecast.ts';
-export { novaPolicy, DEFAULT_NOVA_OPTIONS, type NovaPolicyOptions } from './nova-policy.ts';
+export { plannerPolicy, MIPS_PER_CORE, type PlannerPolicyOptions } from './planner-policy.ts';
 export { nonPowerAwarePolicy, dvfsPolicy, cloudSimPolicy, createPolicy, REFERENCE_POLICIES, BASELINE_POLICIES, NOVA_POLICIES, ALL_POLICIES } from './policies.ts';
 export { peakDemandMips, staticPeakFfdPlacement, staticPeakFfdPolicy } from './baselines.ts';
 export { energyLowerBound, demandAtTicks, type EnergyLowerBound } from './lower-bound.ts';
 export { DEFAULT_BACKTEST_COST_RATES, backtestCostRates, billedHostHours, backtestCost, type BacktestCostRates } from './run-cost.ts';
 export { tableHeader, tableLine, formatPercent, resultRow, resultCost, lowerBoundRow, type TableRow } from './report.ts';
-export { parseBitbrainsCsv, resampleUsage, listBitbrainsFiles, readBitbrainsFolder, BITBRAINS_MIN_USAGE_MHZ, type BitbrainsVmTrace, type ResampledUsage } from './bitbrains.ts';
+export { measuredRows, resampleUsage, readBitbrainsFolder, BITBRAINS_MIN_USAGE_MHZ, type BitbrainsVmTrace, type ResampledUsage } from './bitbrains.ts';
 export { bitbrainsReplay, loadBitbrainsReplay, BITBRAINS_HOST_TYPES, BITBRAINS_STEP_SECONDS, type BitbrainsReplay, type BitbrainsVm, type BitbrainsOptions } from './bitbrains-experiment.ts';
+export { bitbrainsCostHooks, readBitbrainsProvisionedMemoryKb, catalogRates, costEffectLines, type BitbrainsCostEffect, type BitbrainsCostInputs, type CatalogRates, type RightsizingAtTick } from './bitbrains-cost.ts';
 export { CLOUDSIM_REFERENCE, referenceRow, type ReferenceRow } from './reference.ts';

@@ -1,8 +1,8 @@
 import { NovaError } from '../core/index.ts';
 import { interQuartileRange, localRegression, medianAbsoluteDeviation, staticThreshold, type OverloadDetector } from './overload.ts';
 import { staticPeakFfdPolicy } from './baselines.ts';
-import { novaPolicy } from './nova-policy.ts';
 import { planPabfd } from './pabfd.ts';
+import { plannerPolicy } from './planner-policy.ts';
 import { firstFitPlacement, powerAwarePlacement } from './placement.ts';
 import type { BacktestPolicy } from './policy.ts';
 
@@ -44,7 +44,7 @@ export const BASELINE_POLICIES: Readonly<Record<string, () => BacktestPolicy>> =
 
 /** Our policies by CLI name. */
 export const NOVA_POLICIES: Readonly<Record<string, () => BacktestPolicy>> = {
-  'nova-fq': () => novaPolicy(),
+  novacron: () => plannerPolicy(),
 };
 
 /** Every policy the benchmark knows. */

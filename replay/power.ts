@@ -7,6 +7,8 @@ export interface PowerModel {
   readonly idleWatts: number;
   /** Power at 100 % CPU (what the non-power-aware baseline charges all the time). */
   readonly maxWatts: number;
+  /** The measured watts at 0 %, 10 %, …, 100 % CPU. */
+  readonly points: readonly number[];
   power(utilization: number): number;
 }
 
@@ -24,6 +26,7 @@ export function specPowerModel(name: string, watts: readonly number[]): PowerMod
     name,
     idleWatts: table[0]!,
     maxWatts: table[10]!,
+    points: Object.freeze([...table]),
     power(u: number): number {
       if (!(u >= 0 && u <= 1)) {
         throw new NovaError('BACKTEST_POWER_RANGE', `power model ${name}: utilisation ${u} is outside [0, 1]; a host was allocated more MIPS than it has (simulator bug)`);

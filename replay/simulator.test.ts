@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hasCode } from '../core/index.ts';
 import { planetLabExperiment, type Experiment, type HostType, type VmType } from './experiment.ts';
-import { novaPolicy } from './nova-policy.ts';
+import { plannerPolicy } from './planner-policy.ts';
 import { cloudSimPolicy, dvfsPolicy, nonPowerAwarePolicy } from './policies.ts';
 import { staticThreshold, localRegression } from './overload.ts';
 import type { BacktestPolicy, Migration, TickView } from './policy.ts';
@@ -124,7 +124,7 @@ function withoutRuntime(r: BacktestResult): Omit<BacktestResult, 'runtimeMs'> {
 
 test('runs are deterministic: same experiment and policy, identical results', () => {
   const exp = planetLabExperiment({ day: 'random', names: [], utilization: randomDay(120, 48, 7).map((p) => Float64Array.from([...p, p.at(-1)!], (x) => x / 100)), interval: 300 }, { hosts: 60 });
-  for (const make of [dvfsPolicy, () => cloudSimPolicy('THR-MMT 0.8', staticThreshold(0.8)), () => cloudSimPolicy('LR-MMT 1.2', localRegression(1.2)), () => novaPolicy()]) {
+  for (const make of [dvfsPolicy, () => cloudSimPolicy('THR-MMT 0.8', staticThreshold(0.8)), () => cloudSimPolicy('LR-MMT 1.2', localRegression(1.2)), () => plannerPolicy()]) {
     const a = runBacktest(exp, make());
     const b = runBacktest(exp, make());
     assert.deepEqual(withoutRuntime(a), withoutRuntime(b), a.policy);
@@ -139,7 +139,7 @@ test('our policy never looks ahead: changing samples after tick k + 1 leaves its
   const altered = days.map((p) => p.map((x, i) => (i >= k + 2 ? 99 - x : x)));
   const plansOf = (percents: number[][]) => {
     const exp = planetLabExperiment({ day: 'random', names: [], utilization: percents.map((p) => Float64Array.from([...p, p.at(-1)!], (x) => x / 100)), interval: 300 }, { hosts: 60 });
-    const inner = novaPolicy();
+    const inner = plannerPolicy();
     const plans: string[] = [];
     runBacktest(exp, { ...inner, plan: (view) => { const p = inner.plan(view); plans.push(JSON.stringify(p)); return p; } });
     return plans;

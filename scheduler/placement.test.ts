@@ -5,6 +5,7 @@ import type { FleetSnapshot } from './types.ts';
 import { PlacementState } from './placement.ts';
 
 const GIB = 1024 ** 3;
+const P80 = { cpuTargetUtilization: 0.8, memTargetUtilization: 1 };
 const fleet = (): FleetSnapshot => ({
   takenAt: 0,
   hosts: [
@@ -20,18 +21,18 @@ const fleet = (): FleetSnapshot => ({
 
 describe('PlacementState.place', () => {
   it('packs onto the running host it fits most tightly, and explains with numbers', () => {
-    const d = new PlacementState(fleet()).place({ vmId: 'n', cpuCores: 1.5, memBytes: GIB });
+    const d = new PlacementState(fleet(), P80).place({ vmId: 'n', cpuCores: 1.5, memBytes: GIB });
     assert.equal(d?.hostId, 'a'); // a: 6 + 1.5 of 8 target cores leaves less room than b
-    assert.match(d!.reason, /6\.00 → 7\.50 of 8\.00 target cores/);
+    assert.match(d!.reason, /predicted p90 60% → 75% of 10\.00 cores \(target 80%\)/);
   });
 
   it('opens an empty host only when no running host fits', () => {
-    const s = new PlacementState(fleet());
+    const s = new PlacementState(fleet(), P80);
     assert.equal(s.place({ vmId: 'big', cpuCores: 7, memBytes: GIB })?.hostId, 'c');
   });
 
   it('respects anti-affinity, maintenance and allowed hosts, and sees its own earlier decisions', () => {
-    const s = new PlacementState(fleet(), undefined, { maintenance: ['c'], groupOf: (id) => (id === 'a1' ? 'db' : undefined) });
+    const s = new PlacementState(fleet(), P80, { maintenance: ['c'], groupOf: (id) => (id === 'a1' ? 'db' : undefined) });
     assert.equal(s.place({ vmId: 'db2', cpuCores: 1, memBytes: GIB, antiAffinityGroup: 'db' })?.hostId, 'b');
     assert.equal(s.place({ vmId: 'db3', cpuCores: 1, memBytes: GIB, antiAffinityGroup: 'db' }), null, 'a and b hold the group, c is in maintenance');
     assert.equal(s.place({ vmId: 'pinned', cpuCores: 1, memBytes: GIB, allowedHosts: ['b'] })?.hostId, 'b');
@@ -48,7 +49,7 @@ describe('PlacementState.place', () => {
   });
 
   it('refuses when nothing fits and rejects invalid requests with a code', () => {
-    const s = new PlacementState(fleet());
+    const s = new PlacementState(fleet(), P80);
     assert.equal(s.place({ vmId: 'huge', cpuCores: 9, memBytes: GIB }), null);
     assert.throws(() => s.place({ vmId: 'bad', cpuCores: -1, memBytes: 0 }), (e: Error & { code?: string }) => e.code === 'SCHEDULER_INVALID_REQUEST');
   });
@@ -61,7 +62,7 @@ describe('PlacementState.place', () => {
     fc.assert(fc.property(arb, ({ hosts, requests }) => {
       const snap: FleetSnapshot = { takenAt: 0, hosts: hosts.map((h, i) => ({ hostId: `h${i}`, cpuCores: h.cpu, memBytes: h.mem * GIB })), vms: [] };
       const run = () => {
-        const s = new PlacementState(snap);
+        const s = new PlacementState(snap, P80);
         return requests.map((r, i) => s.place({ vmId: `r${i}`, cpuCores: r.cpu, memBytes: r.mem * GIB, antiAffinityGroup: r.group })?.hostId ?? null);
       };
       const placed = run();

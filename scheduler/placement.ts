@@ -1,11 +1,13 @@
 import { NovaError } from '../core/index.ts';
-import type { FleetSnapshot } from './types.ts';
-import { DEFAULT_POLICY, type ConsolidationPolicy } from './types.ts';
+import { buildFleet } from './fleet-model.ts';
+import { FleetState } from './fleet-state.ts';
+import { resolvePolicy } from './policy.ts';
+import { DEFAULT_POLICY, type ConsolidationPolicy, type FleetSnapshot } from './types.ts';
 
 /** A new VM to place: its predicted demand and the rules it must obey. */
 export interface PlacementRequest {
   vmId: string;
-  /** Predicted p95 CPU in cores (the vCPU count when nothing better is known). */
+  /** Predicted CPU in cores (the vCPU count when nothing better is known). */
   cpuCores: number;
   memBytes: number;
   /** VMs of one anti-affinity group never share a host (a must-rule). */
@@ -21,83 +23,57 @@ export interface PlacementDecision {
 }
 
 /**
- * Live placement state over a fleet snapshot: per-host predicted load, hosts in maintenance, and
- * anti-affinity groups. `place` picks a host and records the VM, so a burst of requests sees
- * each earlier decision.
+ * Placement of new VMs over a fleet snapshot, by the planner's own rules (FleetState): the
+ * running VMs count at their forecast (level and spread, as the planner sees them), a host takes
+ * a VM while its predicted quantile stays under its cluster's target, the most efficient class of
+ * running hosts is filled first, fullest host first, and an empty host is woken only when no
+ * running host fits. `place` records each decision, so a burst of requests sees the earlier ones.
  */
 export class PlacementState {
-  private readonly ids: string[];
-  private readonly cpuCap: Float64Array;
-  private readonly memCap: Float64Array;
-  private readonly cpu: Float64Array;
-  private readonly mem: Float64Array;
-  private readonly vmCount: Int32Array;
-  private readonly index = new Map<string, number>();
+  private readonly state: FleetState;
+  private readonly hostIndex = new Map<string, number>();
   private readonly groups = new Map<string, Set<number>>();
-  private readonly maintenance: Set<number>;
 
-  constructor(snapshot: FleetSnapshot, private readonly policy: ConsolidationPolicy = DEFAULT_POLICY, opts: { maintenance?: readonly string[]; groupOf?: (vmId: string) => string | undefined } = {}) {
-    const n = snapshot.hosts.length;
-    this.ids = snapshot.hosts.map((h) => h.hostId);
-    // Each host under its cluster's targets (its overcommit ratios), as the consolidation planner does.
-    const targets = (h: FleetSnapshot['hosts'][number]) => (h.cluster !== undefined ? policy.clusters?.[h.cluster] : undefined);
-    this.cpuCap = Float64Array.from(snapshot.hosts, (h) => h.cpuCores * (targets(h)?.cpuTargetUtilization ?? policy.cpuTargetUtilization));
-    this.memCap = Float64Array.from(snapshot.hosts, (h) => h.memBytes * (targets(h)?.memTargetUtilization ?? policy.memTargetUtilization));
-    this.cpu = new Float64Array(n);
-    this.mem = new Float64Array(n);
-    this.vmCount = new Int32Array(n);
-    this.ids.forEach((id, i) => this.index.set(id, i));
-    for (const v of snapshot.vms) {
-      const h = this.index.get(v.hostId);
-      if (h === undefined) throw new NovaError('SCHEDULER_INVALID_SNAPSHOT', `VM ${v.vmId} runs on unknown host ${v.hostId}`);
-      this.record(h, v.cpuCores, v.memBytes, opts.groupOf?.(v.vmId));
-    }
-    const inMaintenance = [...(opts.maintenance ?? []), ...snapshot.hosts.filter((h) => h.maintenance).map((h) => h.hostId)];
-    this.maintenance = new Set(inMaintenance.map((id) => this.index.get(id)).filter((h): h is number => h !== undefined));
-  }
-
-  private record(h: number, cpu: number, mem: number, group: string | undefined): void {
-    this.cpu[h]! += cpu;
-    this.mem[h]! += mem;
-    this.vmCount[h]! += 1;
-    if (group !== undefined) {
-      let hosts = this.groups.get(group);
-      if (!hosts) this.groups.set(group, (hosts = new Set()));
-      hosts.add(h);
+  constructor(snapshot: FleetSnapshot, policy: ConsolidationPolicy = DEFAULT_POLICY, opts: { maintenance?: readonly string[]; groupOf?: (vmId: string) => string | undefined } = {}) {
+    const inMaintenance = new Set(opts.maintenance ?? []);
+    const hosts = snapshot.hosts.map((h) => (inMaintenance.has(h.hostId) ? { ...h, maintenance: true } : h));
+    this.state = new FleetState(buildFleet({ ...snapshot, hosts, recentMoves: [] }, resolvePolicy(policy)));
+    for (const h of this.state.fleet.hosts) this.hostIndex.set(h.id, h.index);
+    for (const v of this.state.fleet.vms) {
+      const g = opts.groupOf?.(v.id);
+      if (g !== undefined) this.join(g, v.host);
     }
   }
 
-  /**
-   * Best fit: among running hosts where the VM fits under the policy's targets, the one left
-   * with the least CPU room (packs tightly, keeps empty hosts off); an empty host only when no
-   * running host fits. Returns null when no host may take it. Deterministic (ties: host order).
-   */
+  private join(group: string, h: number): void {
+    let at = this.groups.get(group);
+    if (!at) this.groups.set(group, (at = new Set()));
+    at.add(h);
+  }
+
+  /** The host for a new VM (recorded), or null when no host may take it. Deterministic. */
   place(req: PlacementRequest): PlacementDecision | null {
-    if (!(req.cpuCores >= 0 && req.memBytes >= 0)) throw new NovaError('SCHEDULER_INVALID_REQUEST', `VM ${req.vmId}: cpuCores and memBytes must be non-negative numbers`);
-    const banned = req.antiAffinityGroup !== undefined ? this.groups.get(req.antiAffinityGroup) : undefined;
-    const allowed = req.allowedHosts ? new Set(req.allowedHosts.map((id) => this.index.get(id)).filter((h): h is number => h !== undefined)) : undefined;
-    let best = -1;
-    let bestRoom = Infinity;
-    let bestRunning = false;
-    for (let h = 0; h < this.ids.length; h++) {
-      if (this.maintenance.has(h) || banned?.has(h) || (allowed && !allowed.has(h))) continue;
-      const cpuAfter = this.cpu[h]! + req.cpuCores;
-      if (cpuAfter > this.cpuCap[h]! || this.mem[h]! + req.memBytes > this.memCap[h]!) continue;
-      const running = this.vmCount[h]! > 0;
-      const room = (this.cpuCap[h]! - cpuAfter) / this.cpuCap[h]!;
-      if ((running && !bestRunning) || (running === bestRunning && room < bestRoom)) {
-        best = h;
-        bestRoom = room;
-        bestRunning = running;
-      }
+    if (!(Number.isFinite(req.cpuCores) && req.cpuCores >= 0 && Number.isFinite(req.memBytes) && req.memBytes >= 0)) {
+      throw new NovaError('SCHEDULER_INVALID_REQUEST', `VM ${req.vmId}: cpuCores and memBytes must be non-negative numbers`);
     }
-    if (best < 0) return null;
-    const before = this.cpu[best]!;
-    this.record(best, req.cpuCores, req.memBytes, req.antiAffinityGroup);
+    const banned = req.antiAffinityGroup !== undefined ? this.groups.get(req.antiAffinityGroup) : undefined;
+    const allowed = req.allowedHosts ? new Set(req.allowedHosts.map((id) => this.hostIndex.get(id)).filter((h): h is number => h !== undefined)) : undefined;
+    const probe = { cpu: req.cpuCores, mem: req.memBytes };
+    const s = this.state;
+    const h = s.targetForProbe(probe, (h) => !banned?.has(h) && (allowed === undefined || allowed.has(h)) && s.fitsProbe(h, probe));
+    if (h < 0) return null;
+    const host = s.fleet.hosts[h]!;
+    const z = s.fleet.policy.z;
+    const running = s.isRunning(h);
+    const before = s.utilization(h, z);
+    s.placeProbe(h, probe);
+    if (req.antiAffinityGroup !== undefined) this.join(req.antiAffinityGroup, h);
     return {
-      hostId: this.ids[best]!,
-      reason: `${req.vmId} (${req.cpuCores.toFixed(2)} cores predicted p95, ${(req.memBytes / 1024 ** 3).toFixed(1)} GiB) on ${this.ids[best]}: ` +
-        `${bestRunning ? 'the running host it fits most tightly' : 'no running host had room, so an empty one'}; CPU ${before.toFixed(2)} → ${this.cpu[best]!.toFixed(2)} of ${this.cpuCap[best]!.toFixed(2)} target cores`,
+      hostId: host.id,
+      reason:
+        `${req.vmId} (${req.cpuCores.toFixed(2)} cores, ${(req.memBytes / 1024 ** 3).toFixed(1)} GiB) on ${host.id}: ` +
+        `${running ? 'the fullest running host of the most efficient class that takes it' : 'no running host had room, so the most efficient empty one'}; ` +
+        `predicted ${s.fleet.policy.cpuQuantile} ${(before * 100).toFixed(0)}% → ${(s.utilization(h, z) * 100).toFixed(0)}% of ${host.cpu.toFixed(2)} cores (target ${(host.cpuTarget * 100).toFixed(0)}%)`,
     };
   }
 }

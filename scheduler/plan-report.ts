@@ -1,34 +1,45 @@
+import type { ForcedOutcome } from './budget.ts';
 import { ruleViolations } from './constraints.ts';
-import { compareIds, withinCapacity, type Fleet, type Host, type VmRec } from './fleet-model.ts';
-import { hostWatts, wattsPerCore } from './migration-cost.ts';
-import type { Packing } from './pack.ts';
-import type { ResolvedPolicy } from './policy.ts';
+import { compareIds, withinCapacity, type Fleet, type HostRec, type VmRec } from './fleet-model.ts';
+import type { FleetState, Move } from './fleet-state.ts';
+import { wattsAt } from './power-curve.ts';
 import type {
   ConsolidationPlan,
   ConsolidationPolicy,
   DeferredMove,
-  FleetSnapshot,
   HostLoad,
   HostPeak,
   MigrateAction,
-  MoveCause,
-  PlannedAction,
+  PlanRisk,
+  PlanSavings,
   PowerOffAction,
   RuleViolation,
 } from './types.ts';
-import type { MoveGroup, Schedule } from './waves.ts';
+
+/** Per host, what the snapshot had before the plan. */
+export interface LoadsBefore {
+  level: Float64Array;
+  /** Predicted quantile of demand / raw CPU. */
+  utilization: Float64Array;
+  /** CPU used now / raw CPU. */
+  nowShare: Float64Array;
+  mem: Float64Array;
+  watts: Float64Array;
+  /** Each host's relief trigger, for explanations. */
+  overloadWhy: (string | null)[];
+}
 
 /** Everything the planner decided, for turning into a plan a person can approve. */
 export interface PlanInput {
-  snapshot: FleetSnapshot;
-  policy: ConsolidationPolicy;
-  resolved: ResolvedPolicy;
   fleet: Fleet;
-  packing: Packing;
-  groups: readonly MoveGroup[];
-  causes: readonly MoveCause[];
-  schedule: Schedule;
+  state: FleetState;
+  before: LoadsBefore;
+  waves: number[][];
+  forced: ForcedOutcome;
+  /** Consolidation's emptied hosts and what each saves. */
+  emptiedValue: ReadonlyMap<number, { savedWatts: number; costWh: number }>;
   allowed: number;
+  policy: ConsolidationPolicy;
 }
 
 const GIB = 1024 ** 3;
@@ -36,232 +47,228 @@ const cores = (x: number) => x.toFixed(2);
 const gib = (x: number) => (x / GIB).toFixed(2);
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 const watts = (x: number) => `${Math.round(x)} W`;
-const rate = (bytesPerSec: number) => `${(bytesPerSec / 1e6).toFixed(0)} MB/s`;
 
-/** a/b, where a share of nothing is infinite unless there is nothing to share. */
-function share(amount: number, capacity: number): number {
-  if (capacity > 0) return amount / capacity;
-  return amount > 0 ? Infinity : 0;
+/** Records the loads of every host before the plan moves anything. */
+export function loadsBefore(state: FleetState): LoadsBefore {
+  const { hosts, policy } = state.fleet;
+  const H = hosts.length;
+  const out: LoadsBefore = { level: new Float64Array(H), utilization: new Float64Array(H), nowShare: new Float64Array(H), mem: new Float64Array(H), watts: new Float64Array(H), overloadWhy: [] };
+  for (const host of hosts) {
+    const h = host.index;
+    out.level[h] = state.level[h]!;
+    out.utilization[h] = state.utilization(h, policy.z);
+    out.nowShare[h] = host.cpu > 0 ? state.claims[h]! / host.cpu : 0;
+    out.mem[h] = state.mem[h]!;
+    out.watts[h] = state.lists[h]!.length > 0 ? wattsAt(host.curve, host.cpu > 0 ? state.level[h]! / host.cpu : 1) : 0;
+    out.overloadWhy.push(state.overloaded(h) ? overloadReason(state, host) : null);
+  }
+  return out;
+}
+
+function overloadReason(state: FleetState, host: HostRec): string {
+  const h = host.index;
+  const p = state.fleet.policy;
+  if (!withinCapacity(state.claims[h]!, host.cpu)) return `${host.id} is short of CPU now (its VMs use ${cores(state.claims[h]!)} of ${cores(host.cpu)} cores)`;
+  if (!withinCapacity(state.mem[h]!, host.memCap)) return `${host.id} has ${gib(state.mem[h]!)} GiB reserved, over its ${gib(host.memCap)} GiB target`;
+  const relief = state.utilization(h, p.reliefZ);
+  if (relief > 1) return `${host.id} is predicted short of CPU (${p.reliefQuantile} of its next-interval demand ${pct(relief)} of its cores)`;
+  return `a VM on ${host.id} needs more CPU than its vCPUs get from ${host.id}'s cores`;
 }
 
 /** Builds the plan: actions with their reasons, waves, savings, risk, violations and budget. */
 export function buildPlan(input: PlanInput): ConsolidationPlan {
-  const { fleet, schedule, resolved, packing } = input;
-  const hosts = fleet.hosts;
-  const n = hosts.length;
-  // Host of every VM after the plan (by VmRec.index); -1 for a VM that stays.
-  const movedTo = new Int32Array(fleet.vms.length).fill(-1);
-  for (const m of schedule.moves) movedTo[m.vm.index] = m.to;
-
-  // Loads once the executed moves are done: stayers in first-fit-decreasing order, then arrivals
-  // in execution order, so the figures do not depend on the input's order.
-  const cpu = new Float64Array(n);
-  const mem = new Float64Array(n);
-  const count = new Int32Array(n);
-  const leaving = new Map<number, VmRec[]>();
-  for (const it of fleet.items) {
-    for (const m of it.members) {
-      if (movedTo[m.index]! >= 0) {
-        const list = leaving.get(m.host);
-        if (list) list.push(m);
-        else leaving.set(m.host, [m]);
-      } else {
-        cpu[m.host]! += m.cpu;
-        mem[m.host]! += m.mem;
-        count[m.host]! += 1;
-      }
-    }
-  }
-  for (const m of schedule.moves) {
-    cpu[m.to]! += m.vm.cpu;
-    mem[m.to]! += m.vm.mem;
-    count[m.to]! += 1;
-  }
-  const emptied = hosts.filter((h) => h.vmCount > 0 && count[h.index] === 0);
-  const poweredOff = emptied.filter((h) => !h.maintenance).sort((a, b) => compareIds(a.id, b.id));
-  const hostsBefore = hosts.filter((h) => h.vmCount > 0).length;
-  const hostsAfter = hosts.filter((h) => count[h.index]! > 0).length;
-
-  // Per emptied host: its draw, less what its VMs add where they go; and what moving them costs.
-  const offValue = new Map<number, { savedWatts: number; costWh: number }>();
-  for (const h of emptied) {
-    let added = 0;
-    let costWh = 0;
-    for (const m of leaving.get(h.index)!) {
-      const to = hosts[movedTo[m.index]!]!;
-      added += wattsPerCore(to.idleWatts, to.maxWatts, to.cpuCores) * m.cpu;
-      costWh += m.costWh;
-    }
-    offValue.set(h.index, { savedWatts: Math.max(0, hostWatts(h.idleWatts, h.maxWatts, h.cpuBefore, h.cpuCores) - added), costWh });
-  }
-  const horizon = resolved.horizonHours;
-  const offText = (h: Host) => {
-    const v = offValue.get(h.index)!;
-    return `saves ${watts(v.savedWatts)}, ${((v.savedWatts * horizon) / 1000).toFixed(2)} kWh over ${horizon} h, against ${v.costWh.toFixed(2)} Wh to move its VMs`;
-  };
-
-  const quantile = resolved.cpuQuantile;
-  const whyOf = mustRuleReasons(fleet);
-  const bandwidth = rate(resolved.bandwidth);
-  // Per-host text, formatted once: a large plan sends thousands of VMs to the same few hosts.
-  const capText: (string | undefined)[] = new Array(n);
-  const cpuCapText = (h: Host) =>
-    (capText[h.index] ??= `${cores(h.cpuCap)} cores (${pct(h.cpuTarget)} of ${cores(h.cpuCores)})\u0000${gib(h.memCap)} GiB (${pct(h.memTarget)} of ${gib(h.memBytes)})`);
-  const whyText: (string | undefined)[] = new Array(n);
-  const actions: PlannedAction[] = [];
-  for (const s of schedule.moves) {
-    const v = s.vm;
-    const from = hosts[s.from]!;
-    const to = hosts[s.to]!;
-    const cause = input.causes[s.group]!;
-    const item = input.groups[s.group]!;
-    const why = from.maintenance
-      ? `${from.id} is in maintenance and must be evacuated`
-      : cause === 'maintenance'
-        ? `it must share a host with ${item.moves.filter((m) => hosts[m.from]!.maintenance).map((m) => m.vm.id).join(', ')} (must-affinity), evacuated from maintenance`
-        : cause === 'must-rule'
-          ? whyOf(v)
-          : (whyText[from.index] ??=
-              count[from.index] === 0
-                ? `${from.id} is being emptied so it can be powered off (${from.maintenance ? 'in maintenance' : offText(from)})`
-                : cause === 'overload'
-                  ? `${from.id} is over its target (${cores(from.cpuBefore)}/${cores(from.cpuCap)} cores, ${gib(from.memBefore)}/${gib(from.memCap)} GiB)`
-                  : cause === 'consolidate'
-                    ? `${from.id} was to be emptied, but some of its moves are deferred`
-                    : `first-fit decreasing repacks it`);
-    const together = item.moves.length > 1 ? `; it moves with ${item.moves.filter((m) => m.vm !== v).map((m) => m.vm.id).join(', ')} (must-affinity)` : '';
-    const [cpuCap, memCap] = cpuCapText(to).split('\u0000') as [string, string];
-    const memGib = gib(v.mem);
-    const action: MigrateAction = {
-      kind: 'migrate',
-      vmId: v.id,
-      fromHost: from.id,
-      toHost: to.id,
-      cpuCores: v.cpu,
-      memBytes: v.mem,
-      reason:
-        `${v.id}: predicted ${quantile} CPU ${cores(v.cpu)} cores (${v.source ?? 'forecast'}), ${memGib} GiB reserved; ${why}${together}; ` +
-        `${to.id} goes from ${cores(s.cpuBefore)} to ${cores(s.cpuAfter)} of ${cpuCap} and from ${gib(s.memBefore)} to ${gib(s.memAfter)} of ${memCap}; ` +
-        `migration ≈ ${v.seconds.toFixed(1)} s${v.dirtyRate > 0 ? ` (dirtying ${rate(v.dirtyRate)} of ${bandwidth}${v.nonConverging ? ': does not converge, capped' : ''})` : ''}, ` +
-        `${v.costWh.toFixed(2)} Wh of degraded hosts`,
-      cause,
-      estimatedSeconds: v.seconds,
-      costWh: v.costWh,
-      wave: s.wave,
-    };
-    actions.push(action);
-  }
-  for (const h of poweredOff) {
-    const v = offValue.get(h.index)!;
-    const action: PowerOffAction = {
-      kind: 'power-off',
-      hostId: h.id,
-      reason:
-        `${h.id} runs no VMs after the plan: its ${leaving.get(h.index)!.length} VM(s) (predicted ${quantile} CPU ${cores(h.cpuBefore)} of ${cores(h.cpuCap)} target cores, ` +
-        `${gib(h.memBefore)} of ${gib(h.memCap)} target GiB) move to kept hosts; switching it off ${offText(h)}; ` +
-        `hosts running VMs go from ${hostsBefore} to ${hostsAfter}`,
-      savedWatts: v.savedWatts,
-      migrationCostWh: v.costWh,
-    };
-    actions.push(action);
-  }
-
-  const running = hosts.filter((h) => count[h.index]! > 0).sort((a, b) => compareIds(a.id, b.id));
-  const loadAfter: HostLoad[] = running.map((h) => ({ hostId: h.id, cpuCores: cpu[h.index]!, memBytes: mem[h.index]!, cpuCapacity: h.cpuCores, memCapacity: h.memBytes, vmCount: count[h.index]! }));
-
-  // Savings: the fleet's draw before minus after (hosts without VMs count as idle in both).
-  const off = new Set(poweredOff.map((h) => h.index));
-  let savedWatts = 0;
-  for (const h of hosts) {
-    const before = hostWatts(h.idleWatts, h.maxWatts, h.cpuBefore, h.cpuCores);
-    const after = off.has(h.index) ? 0 : hostWatts(h.idleWatts, h.maxWatts, cpu[h.index]!, h.cpuCores);
-    savedWatts += before - after;
-  }
-  let migrationCostWh = 0;
-  let migrationSeconds = 0;
-  for (const m of schedule.moves) {
-    migrationCostWh += m.vm.costWh;
-    migrationSeconds += m.vm.seconds;
-  }
-  let durationSeconds = 0;
-  for (const w of schedule.waves) durationSeconds += Math.max(0, ...w.map((i) => schedule.moves[i]!.vm.seconds));
-
-  const peak = (load: Float64Array, capOf: (h: Host) => number, rawOf: (h: Host) => number, targetOf: (h: Host) => number): HostPeak | null => {
-    let best: Host | null = null;
-    let bestRatio = -Infinity;
-    for (const h of running) {
-      const r = share(load[h.index]!, capOf(h));
-      if (r > bestRatio) {
-        best = h;
-        bestRatio = r;
-      }
-    }
-    return best === null ? null : { hostId: best.id, utilization: share(load[best.index]!, rawOf(best)), target: targetOf(best) };
-  };
-
-  const violations: RuleViolation[] = [];
-  if (fleet.rules.rules.length > 0) {
-    const vmById = new Map(fleet.vms.map((v) => [v.id, v]));
-    const before = ruleViolations(fleet.rules.rules, (id) => hosts[vmById.get(id)!.host]!.id);
-    const after = ruleViolations(fleet.rules.rules, (id) => {
-      const vm = vmById.get(id)!;
-      return hosts[movedTo[vm.index]! >= 0 ? movedTo[vm.index]! : vm.host]!.id;
-    });
-    after.forEach((v, i) => {
-      if (v !== null) violations.push({ ...v, preExisting: before[i] !== null });
-    });
-  }
-
-  const deferred: DeferredMove[] = schedule.deferred
-    .flatMap((d) => input.groups[d.group]!.moves.map((m) => ({ vmId: m.vm.id, fromHost: hosts[m.from]!.id, toHost: hosts[m.to]!.id, why: d.why })))
-    .sort((a, b) => compareIds(a.vmId, b.vmId));
-
+  const { fleet, state } = input;
+  const moves = state.moves;
+  const emptied = fleet.hosts.filter((h) => h.vmCount > 0 && state.lists[h.index]!.length === 0);
+  const poweredOff = emptied.filter((h) => !h.maintenance);
+  const hostsBefore = fleet.hosts.filter((h) => h.vmCount > 0).length;
+  const hostsAfter = fleet.hosts.filter((h) => state.lists[h.index]!.length > 0).length;
+  const waveOf = new Int32Array(moves.length);
+  input.waves.forEach((w, i) => w.forEach((m) => (waveOf[m] = i)));
+  const actions = [...migrateActions(input, waveOf), ...poweredOff.map((h) => powerOffAction(input, h, hostsBefore, hostsAfter))];
+  const violations = violationsAfter(fleet, state);
   return {
-    createdAt: input.snapshot.takenAt,
+    createdAt: fleet.snapshot.takenAt,
     policy: echoPolicy(input.policy),
     actions,
     hostsBefore,
     hostsAfter,
     hostsSaved: hostsBefore - hostsAfter,
-    loadAfter,
-    unplaced: packing.unplaced.flatMap((it) => it.members.map((m) => m.id)).sort(compareIds),
-    waves: schedule.waves.map((w) => [...w]),
-    expectedSavings: {
-      hosts: poweredOff.length,
-      watts: savedWatts,
-      horizonHours: horizon,
-      kWh: (savedWatts * horizon) / 1000,
-      migrationCostWh,
-      netKWh: (savedWatts * horizon - migrationCostWh) / 1000,
-    },
-    risk: {
-      peakCpu: peak(cpu, (h) => h.cpuCap, (h) => h.cpuCores, (h) => h.cpuTarget),
-      peakMem: peak(mem, (h) => h.memCap, (h) => h.memBytes, (h) => h.memTarget),
-      hostsOverTarget: running.filter((h) => !(withinCapacity(cpu[h.index]!, h.cpuCap) && withinCapacity(mem[h.index]!, h.memCap))).map((h) => h.id),
-      maintenanceNotEvacuated: running.filter((h) => h.maintenance).map((h) => h.id),
-      mustViolations: violations.filter((v) => v.strength === 'must').length,
-      shouldViolations: violations.filter((v) => v.strength === 'should').length,
-      migrationSeconds,
-      durationSeconds,
-      nonConverging: schedule.moves.filter((m) => m.vm.nonConverging).map((m) => m.vm.id).sort(compareIds),
-    },
+    loadAfter: loadAfter(state),
+    unplaced: input.forced.unplaced.flatMap((it) => it.members.map((v) => fleet.vms[v]!.id)).sort(compareIds),
+    waves: input.waves.map((w) => [...w]),
+    expectedSavings: savings(input, poweredOff.length),
+    risk: risk(input, violations),
     violations,
-    deferred,
+    deferred: deferredMoves(input),
     budget: {
       allowed: Number.isFinite(input.allowed) ? input.allowed : null,
-      used: schedule.moves.length,
+      used: moves.length,
       recentInLastHour: fleet.history.inLastHour,
-      maxConcurrent: Number.isFinite(resolved.maxConcurrentMigrations) ? resolved.maxConcurrentMigrations : null,
+      maxConcurrent: Number.isFinite(fleet.policy.maxConcurrentMigrations) ? fleet.policy.maxConcurrentMigrations : null,
     },
   };
+}
+
+function migrateActions(input: PlanInput, waveOf: Int32Array): MigrateAction[] {
+  const { fleet, state, before } = input;
+  const p = fleet.policy;
+  const d = fleet.demand;
+  const whyOf = mustRuleReasons(fleet);
+  // Each target's load is reported as it ends up after the plan; formatted once per host.
+  const targetText = new Map<number, string>();
+  const toText = (h: number) => {
+    let t = targetText.get(h);
+    if (t === undefined) {
+      const host = fleet.hosts[h]!;
+      t = `${host.id}'s predicted ${p.cpuQuantile} goes from ${pct(before.utilization[h]!)} to ${pct(state.utilization(h, p.z))} of its cores (target ${pct(host.cpuTarget)}), memory ${gib(before.mem[h]!)} → ${gib(state.mem[h]!)} of ${gib(host.memCap)} GiB`;
+      targetText.set(h, t);
+    }
+    return t;
+  };
+  const groupSize = new Map<number, VmRec[]>();
+  for (const m of state.moves) groupSize.set(m.group, [...(groupSize.get(m.group) ?? []), fleet.vms[m.vm]!]);
+  return state.moves.map((m, i) => {
+    const v = fleet.vms[m.vm]!;
+    const from = fleet.hosts[m.from]!;
+    const quantileCores = d.level[m.vm]! + p.z * d.spread[m.vm]!;
+    const mates = groupSize.get(m.group)!.filter((o) => o !== v).map((o) => o.id);
+    const together = mates.length > 0 ? `; it moves with ${mates.join(', ')} (must-affinity)` : '';
+    return {
+      kind: 'migrate',
+      vmId: v.id,
+      fromHost: from.id,
+      toHost: fleet.hosts[m.to]!.id,
+      cpuCores: quantileCores,
+      memBytes: v.mem,
+      reason:
+        `${v.id}: predicted ${p.cpuQuantile} CPU ${cores(quantileCores)} cores (${d.method[m.vm]}), ${gib(v.mem)} GiB; ${causeText(input, m, whyOf)}${together}; ` +
+        `${toText(m.to)}; migration ≈ ${v.seconds.toFixed(1)} s${v.nonConverging ? ' (dirties memory faster than the link: capped, may need post-copy)' : ''}, ${v.costWh.toFixed(2)} Wh of degraded hosts`,
+      cause: m.cause,
+      estimatedSeconds: v.seconds,
+      costWh: v.costWh,
+      wave: waveOf[i]!,
+    };
+  });
+}
+
+function causeText(input: PlanInput, m: Move, whyOf: (vm: VmRec) => string): string {
+  const { fleet, before } = input;
+  const from = fleet.hosts[m.from]!;
+  const p = fleet.policy;
+  switch (m.cause) {
+    case 'maintenance':
+      return `${from.id} is in maintenance and must be evacuated`;
+    case 'must-rule':
+      return whyOf(fleet.vms[m.vm]!);
+    case 'overload':
+      return before.overloadWhy[m.from] ?? `${from.id} is overloaded`;
+    case 'consolidate': {
+      const value = input.emptiedValue.get(m.from);
+      const saving = value ? `saves ${watts(value.savedWatts)} against ${value.costWh.toFixed(2)} Wh to move its VMs` : 'its VMs fit elsewhere';
+      return `${from.id} is being emptied so it can be powered off (predicted ${p.cpuQuantile} ${pct(before.utilization[m.from]!)} of its cores, under the ${pct(p.underloadUtilization)} underload line; ${saving})`;
+    }
+  }
+}
+
+function powerOffAction(input: PlanInput, h: HostRec, hostsBefore: number, hostsAfter: number): PowerOffAction {
+  const value = input.emptiedValue.get(h.index);
+  const savedWatts = value?.savedWatts ?? input.before.watts[h.index]!;
+  const costWh = value?.costWh ?? 0;
+  const horizon = input.fleet.policy.horizonHours;
+  return {
+    kind: 'power-off',
+    hostId: h.id,
+    reason:
+      `${h.id} runs no VMs after the plan (its ${h.vmCount} VM(s) move to running hosts); switching it off saves ${watts(savedWatts)}, ` +
+      `${((savedWatts * horizon) / 1000).toFixed(2)} kWh over ${horizon} h, against ${costWh.toFixed(2)} Wh to move its VMs; hosts running VMs go from ${hostsBefore} to ${hostsAfter}`,
+    savedWatts,
+    migrationCostWh: costWh,
+  };
+}
+
+function loadAfter(state: FleetState): HostLoad[] {
+  const { hosts, policy } = state.fleet;
+  return hosts
+    .filter((h) => state.lists[h.index]!.length > 0)
+    .map((h) => ({ hostId: h.id, cpuCores: state.utilization(h.index, policy.z) * h.cpu, memBytes: state.mem[h.index]!, cpuCapacity: h.cpu, memCapacity: h.mem, vmCount: state.lists[h.index]!.length }));
+}
+
+function savings(input: PlanInput, hostsOff: number): PlanSavings {
+  const { fleet, state, before } = input;
+  let saved = 0;
+  for (const host of fleet.hosts) {
+    const h = host.index;
+    const after = state.lists[h]!.length > 0 ? wattsAt(host.curve, host.cpu > 0 ? state.level[h]! / host.cpu : 1) : 0;
+    saved += before.watts[h]! - after;
+  }
+  let migrationCostWh = 0;
+  for (const m of state.moves) migrationCostWh += fleet.vms[m.vm]!.costWh;
+  const horizon = fleet.policy.horizonHours;
+  return { hosts: hostsOff, watts: saved, horizonHours: horizon, kWh: (saved * horizon) / 1000, migrationCostWh, netKWh: (saved * horizon - migrationCostWh) / 1000 };
+}
+
+function risk(input: PlanInput, violations: readonly RuleViolation[]): PlanRisk {
+  const { fleet, state } = input;
+  const p = fleet.policy;
+  const running = fleet.hosts.filter((h) => state.lists[h.index]!.length > 0);
+  const peak = (share: (h: HostRec) => number, target: (h: HostRec) => number): HostPeak | null => {
+    let best: HostPeak | null = null;
+    let bestRatio = -Infinity;
+    for (const h of running) {
+      const u = share(h);
+      const ratio = target(h) > 0 ? u / target(h) : Infinity;
+      if (ratio > bestRatio) {
+        bestRatio = ratio;
+        best = { hostId: h.id, utilization: u, target: target(h) };
+      }
+    }
+    return best;
+  };
+  let migrationSeconds = 0;
+  for (const m of state.moves) migrationSeconds += fleet.vms[m.vm]!.seconds;
+  let durationSeconds = 0;
+  for (const w of input.waves) durationSeconds += Math.max(0, ...w.map((i) => fleet.vms[state.moves[i]!.vm]!.seconds));
+  return {
+    peakCpu: peak((h) => state.utilization(h.index, p.z), (h) => h.cpuTarget),
+    peakMem: peak((h) => (h.mem > 0 ? state.mem[h.index]! / h.mem : 0), (h) => h.memTarget),
+    hostsOverTarget: running.filter((h) => !withinCapacity(state.utilization(h.index, p.z), h.cpuTarget) || !withinCapacity(state.mem[h.index]!, h.memCap)).map((h) => h.id),
+    hostsOverloaded: running.filter((h) => state.overloaded(h.index)).map((h) => h.id),
+    maintenanceNotEvacuated: running.filter((h) => h.maintenance).map((h) => h.id),
+    mustViolations: violations.filter((v) => v.strength === 'must').length,
+    shouldViolations: violations.filter((v) => v.strength === 'should').length,
+    migrationSeconds,
+    durationSeconds,
+    nonConverging: state.moves.filter((m) => fleet.vms[m.vm]!.nonConverging).map((m) => fleet.vms[m.vm]!.id).sort(compareIds),
+  };
+}
+
+function violationsAfter(fleet: Fleet, state: FleetState): RuleViolation[] {
+  if (fleet.rules.rules.length === 0) return [];
+  const vmIndex = new Map(fleet.vms.map((v) => [v.id, v.index]));
+  const before = ruleViolations(fleet.rules.rules, (id) => fleet.hosts[fleet.vms[vmIndex.get(id)!]!.host]!.id);
+  const after = ruleViolations(fleet.rules.rules, (id) => fleet.hosts[state.hostOf[vmIndex.get(id)!]!]!.id);
+  const out: RuleViolation[] = [];
+  after.forEach((v, i) => {
+    if (v !== null) out.push({ ...v, preExisting: before[i] !== null });
+  });
+  return out;
+}
+
+function deferredMoves(input: PlanInput): DeferredMove[] {
+  const { fleet } = input;
+  return input.forced.deferred
+    .flatMap(({ item, to }) => item.members.map((v) => ({ vmId: fleet.vms[v]!.id, fromHost: fleet.hosts[fleet.vms[v]!.host]!.id, toHost: fleet.hosts[to]!.id, why: 'budget' as const })))
+    .filter((m) => m.fromHost !== m.toHost)
+    .sort((a, b) => compareIds(a.vmId, b.vmId));
 }
 
 /** The caller's policy as given (its defined fields, in a fixed order), so a stored plan records what it was asked. */
 export function echoPolicy(p: ConsolidationPolicy): ConsolidationPolicy {
   const out: Record<string, unknown> = { cpuTargetUtilization: p.cpuTargetUtilization, memTargetUtilization: p.memTargetUtilization };
   const optional = [
-    'cpuQuantile', 'maxMigrationsPerPlan', 'maxConcurrentMigrations', 'maxMigrationsPerHour', 'hysteresisMinutes', 'migrationBandwidthBytesPerSec',
-    'maxMigrationSeconds', 'hostIdleWatts', 'hostMaxWatts', 'degradationWatts', 'horizonHours',
+    'cpuQuantile', 'reliefQuantile', 'underloadUtilization', 'settleMinutes', 'maxMigrationsPerPlan', 'maxConcurrentMigrations', 'maxMigrationsPerHour',
+    'hysteresisMinutes', 'migrationBandwidthBytesPerSec', 'maxMigrationSeconds', 'hostIdleWatts', 'hostMaxWatts', 'degradationWatts', 'horizonHours',
   ] as const;
   if (p.clusters !== undefined) {
     out.clusters = Object.fromEntries(Object.keys(p.clusters).sort(compareIds).map((k) => [k, { ...p.clusters![k] }]));

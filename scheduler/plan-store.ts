@@ -55,7 +55,7 @@ export const SCHEDULER_MIGRATIONS: readonly Migration[] = Object.freeze([
 ]);
 
 /** Plan fields stored together in plans.explanation. */
-const EXPLANATION_FIELDS = ['waves', 'expectedSavings', 'risk', 'violations', 'deferred', 'budget'] as const;
+const EXPLANATION_FIELDS = ['waves', 'expectedSavings', 'risk', 'violations', 'deferred', 'budget', 'cost'] as const;
 /** Action fields stored in plan_actions.details. */
 const MIGRATE_DETAILS = ['cause', 'estimatedSeconds', 'costWh', 'wave'] as const satisfies readonly (keyof MigrateAction)[];
 const POWER_OFF_DETAILS = ['savedWatts', 'migrationCostWh'] as const satisfies readonly (keyof PowerOffAction)[];
@@ -192,7 +192,7 @@ export async function saveInventory(pool: PgPool, snapshot: FleetSnapshot): Prom
   const demand = new Map(snapshot.hosts.map((h) => [h.hostId, { count: 0, cpu: 0, mem: 0 }]));
   for (const v of snapshot.vms) {
     const d = demand.get(v.hostId);
-    if (!d) continue; // planConsolidation rejects such a snapshot; the inventory only records known hosts
+    if (!d) continue; // planFleet rejects such a snapshot; the inventory only records known hosts
     d.count += 1;
     d.cpu += v.cpuCores;
     d.mem += v.memBytes;

@@ -1,3 +1,4 @@
+import { probit } from 'simple-statistics';
 import { NovaError } from '../core/index.ts';
 import type { ClusterTargets, ConsolidationPolicy } from './types.ts';
 
@@ -7,6 +8,12 @@ export interface ResolvedPolicy {
   memTargetUtilization: number;
   clusters: ReadonlyMap<string, Required<ClusterTargets>>;
   cpuQuantile: string;
+  /** Standard-normal quantile of cpuQuantile and of reliefQuantile. */
+  z: number;
+  reliefQuantile: string;
+  reliefZ: number;
+  underloadUtilization: number;
+  settleMs: number;
   maxMigrationsPerPlan: number;
   maxConcurrentMigrations: number;
   maxMigrationsPerHour: number;
@@ -21,7 +28,10 @@ export interface ResolvedPolicy {
 
 /** Values the optional policy fields take when absent. */
 export const POLICY_DEFAULTS = Object.freeze({
-  cpuQuantile: 'p95',
+  cpuQuantile: 'p90',
+  reliefQuantile: 'p50',
+  underloadUtilization: 0.75,
+  settleMinutes: 30,
   hysteresisMinutes: 60,
   migrationBandwidthBytesPerSec: 1.25e9,
   maxMigrationSeconds: 300,
@@ -62,8 +72,15 @@ export function resolvePolicy(policy: ConsolidationPolicy): ResolvedPolicy {
       memTargetUtilization: positive(`clusters.${name}.memTargetUtilization`, t.memTargetUtilization, mem),
     });
   }
-  const quantile = policy.cpuQuantile ?? POLICY_DEFAULTS.cpuQuantile;
-  if (quantileOf(quantile) === undefined) bad('cpuQuantile', "a quantile key like 'p95' or 'p99.9'", quantile);
+  const quantileKey = (name: 'cpuQuantile' | 'reliefQuantile'): [string, number] => {
+    const key = policy[name] ?? POLICY_DEFAULTS[name];
+    const q = quantileOf(key);
+    if (q === undefined || q <= 0 || q >= 1) bad(name, "a quantile key between p1 and p99.9, like 'p90'", key);
+    return [key, q === 0.5 ? 0 : probit(q!)];
+  };
+  const [quantile, z] = quantileKey('cpuQuantile');
+  const [reliefQuantile, reliefZ] = quantileKey('reliefQuantile');
+  const underload = nonNegative('underloadUtilization', policy.underloadUtilization, POLICY_DEFAULTS.underloadUtilization);
   const idle = nonNegative('hostIdleWatts', policy.hostIdleWatts, POLICY_DEFAULTS.hostIdleWatts);
   const max = nonNegative('hostMaxWatts', policy.hostMaxWatts, POLICY_DEFAULTS.hostMaxWatts);
   if (max < idle) bad('hostMaxWatts', `at least hostIdleWatts (${idle})`, max);
@@ -72,6 +89,11 @@ export function resolvePolicy(policy: ConsolidationPolicy): ResolvedPolicy {
     memTargetUtilization: mem,
     clusters,
     cpuQuantile: quantile,
+    z,
+    reliefQuantile,
+    reliefZ,
+    underloadUtilization: underload,
+    settleMs: nonNegative('settleMinutes', policy.settleMinutes, POLICY_DEFAULTS.settleMinutes) * 60_000,
     maxMigrationsPerPlan: count('maxMigrationsPerPlan', policy.maxMigrationsPerPlan, 0),
     maxConcurrentMigrations: count('maxConcurrentMigrations', policy.maxConcurrentMigrations, 1),
     maxMigrationsPerHour: count('maxMigrationsPerHour', policy.maxMigrationsPerHour, 0),
@@ -98,24 +120,22 @@ export function clusterTargets(policy: ResolvedPolicy, cluster: string | undefin
 }
 
 /**
- * CPU demand of a VM at the policy's quantile: its own figure for that key; else, so the plan
- * never under-reserves, the smallest forecast at a higher quantile; else its highest forecast.
+ * A stated forecast at the policy's quantile: its own figure for that key; else, so the plan never
+ * under-reserves, the smallest figure at a higher quantile; else the highest figure given (cpuCores
+ * included). Without quantiles the demand is cpuCores at every quantile.
  */
 export function cpuAtQuantile(cpuCores: number, quantiles: Readonly<Record<string, number>> | undefined, key: string): number {
-  if (key === 'p95' && quantiles?.[key] === undefined) return cpuCores;
-  const exact = quantiles?.[key];
+  if (quantiles === undefined) return cpuCores;
+  const exact = quantiles[key];
   if (exact !== undefined) return exact;
   const want = quantileOf(key)!;
   let above = Infinity;
   let highest = cpuCores;
-  const consider = (q: number, v: number) => {
+  for (const [k, v] of Object.entries(quantiles)) {
+    const q = quantileOf(k);
+    if (q === undefined) continue;
     if (q >= want && v < above) above = v;
     if (v > highest) highest = v;
-  };
-  consider(0.95, cpuCores);
-  for (const [k, v] of Object.entries(quantiles ?? {})) {
-    const q = quantileOf(k);
-    if (q !== undefined) consider(q, v);
   }
   return Number.isFinite(above) ? above : highest;
 }

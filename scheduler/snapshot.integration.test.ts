@@ -2,8 +2,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { QuestDbClient, loadConfig, questdbPgUrl, questdbTable } from '../core/index.ts';
-import type { VmForecast } from '../models/index.ts';
-import { buildSnapshot, planConsolidation } from './index.ts';
+import type { VmHistory } from '../models/index.ts';
+import { buildSnapshot, planFleet } from './index.ts';
 
 // Runs against the real QuestDB of the stack (PG wire 8812), in tables no other test sees.
 const config = loadConfig({ ...process.env }, { NOVACRON_TABLE_PREFIX: `t_${randomBytes(4).toString('hex')}_` });
@@ -14,8 +14,10 @@ const MIN = 60_000;
 const GIB = 1024 ** 3;
 const NOW = Date.UTC(2024, 0, 10, 12, 0);
 
-const forecast = (vmId: string, hostId: string, p95CpuCores: number, memGib: number, method: VmForecast['method'] = 'ewma'): VmForecast => ({
-  vmId, hostId, vcpus: 4, memTotalBytes: memGib * GIB, p95CpuCores, p95MemBytes: GIB, horizonMinutes: 60, method, historyPoints: 12,
+const history = (vmId: string, hostId: string, cpu: number[], memGib: number): VmHistory => ({
+  vmId, hostId, vcpus: 4, memTotalBytes: memGib * GIB,
+  // One sample a minute, ending at NOW.
+  points: cpu.map((c, i) => ({ ts: NOW - (cpu.length - 1 - i) * MIN, cpuCores: c, memBytes: GIB })),
 });
 
 before(async () => {
@@ -38,11 +40,13 @@ after(async () => {
   await questdb.close();
 });
 
-test('buildSnapshot takes each host from its latest sample before `now` and each forecast as a demand', async () => {
-  const forecasts = [forecast('vm-2', 'h2', 1.5, 4, 'seasonal-naive'), forecast('vm-1', 'h1', 0.5, 2)];
-  const snapshot = await buildSnapshot(questdb, config, forecasts, NOW);
+test('buildSnapshot takes each host from its latest sample before `now` and each VM with its CPU now and its history in steps', async () => {
+  // vm-1: ten one-minute samples → two 5-minute steps (means 1 and 2); vm-2: one sample.
+  const histories = [history('vm-2', 'h2', [1.5], 4), history('vm-1', 'h1', [1, 1, 1, 1, 1, 2, 2, 2, 2, 2], 2)];
+  const snapshot = await buildSnapshot(questdb, config, histories, NOW, { stepMs: 5 * MIN, steps: 3 });
   assert.deepEqual(snapshot, {
     takenAt: NOW,
+    stepSeconds: 300,
     hosts: [
       { hostId: 'h1', cpuCores: 8, memBytes: 32 * GIB },
       // Its newest row has no capacity, so the one before counts.
@@ -51,16 +55,16 @@ test('buildSnapshot takes each host from its latest sample before `now` and each
       { hostId: 'spare', cpuCores: 16, memBytes: 64 * GIB },
     ],
     vms: [
-      { vmId: 'vm-1', hostId: 'h1', cpuCores: 0.5, memBytes: 2 * GIB, source: 'ewma' },
-      { vmId: 'vm-2', hostId: 'h2', cpuCores: 1.5, memBytes: 4 * GIB, source: 'seasonal-naive' },
+      { vmId: 'vm-1', hostId: 'h1', cpuCores: 2, cpuHistory: [1, 2], memUsedHistory: [GIB, GIB], memBytes: 2 * GIB, vcpus: 4, source: 'telemetry' },
+      { vmId: 'vm-2', hostId: 'h2', cpuCores: 1.5, cpuHistory: [1.5], memUsedHistory: [GIB], memBytes: 4 * GIB, vcpus: 4, source: 'telemetry' },
     ],
   });
-  const plan = planConsolidation(snapshot);
+  const plan = planFleet(snapshot);
   assert.deepEqual([plan.hostsBefore, plan.hostsAfter], [2, 1]);
 });
 
-test('a forecast on a host without a capacity sample is refused with a typed error', async () => {
-  await assert.rejects(buildSnapshot(questdb, config, [forecast('vm-9', 'ghost', 1, 1)], NOW), (err: unknown) => {
+test('a VM on a host without a capacity sample is refused with a typed error', async () => {
+  await assert.rejects(buildSnapshot(questdb, config, [history('vm-9', 'ghost', [1], 1)], NOW, { steps: 3 }), (err: unknown) => {
     assert.equal((err as { code?: string }).code, 'SCHEDULER_HOST_CAPACITY_MISSING');
     assert.deepEqual((err as { details?: unknown }).details, { hostIds: ['ghost'], vmIds: ['vm-9'] });
     return true;

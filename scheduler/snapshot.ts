@@ -1,6 +1,7 @@
 import { NovaError, questdbTable, type Config, type QuestDbClient } from '../core/index.ts';
-import type { VmForecast } from '../models/index.ts';
-import type { FleetSnapshot, HostCapacity, VmDemand } from './types.ts';
+import { usageSteps, type VmHistory } from '../models/index.ts';
+import { compareIds } from './fleet-model.ts';
+import type { CostInputs, FleetSnapshot, HostCapacity, VmDemand } from './types.ts';
 
 interface HostRow {
   host_id: string;
@@ -8,11 +9,23 @@ interface HostRow {
   mem_total_bytes: string;
 }
 
+/** Options of buildSnapshot. */
+export interface SnapshotOptions {
+  /** Spacing of the VMs' cpuHistory (default 5 minutes, the planner's horizon). */
+  stepMs?: number;
+  /** Steps of history per VM (the forecaster reads no more than models' historyNeeded()). */
+  steps: number;
+  /** What the cost recommendations need beyond telemetry (the configured instance catalog …); absent = no cost section. */
+  cost?: CostInputs;
+}
+
 /**
- * Fleet snapshot for planning: every host's capacity from its latest host_samples row at or
- * before `now`, and each forecast as a VM demand (p95 CPU; memory reserved at the VM's full size).
+ * The live fleet as the planner sees it: every host's capacity from its latest host_samples row
+ * at or before `now`, and every VM with its CPU now (latest sample), its CPU history in steps,
+ * its size and memory. The replays build the same shape from simulated time.
  */
-export async function buildSnapshot(questdb: QuestDbClient, config: Config, forecasts: readonly VmForecast[], now: number = Date.now()): Promise<FleetSnapshot> {
+export async function buildSnapshot(questdb: QuestDbClient, config: Config, histories: readonly VmHistory[], now: number, opts: SnapshotOptions): Promise<FleetSnapshot> {
+  const stepMs = opts.stepMs ?? 300_000;
   const table = questdbTable(config, 'host_samples');
   // Rows missing a capacity are skipped so LATEST ON picks the newest row that has one.
   const rows = await questdb.query<HostRow>(
@@ -27,24 +40,24 @@ export async function buildSnapshot(questdb: QuestDbClient, config: Config, fore
     .sort((a, b) => compareIds(a.hostId, b.hostId));
 
   const known = new Set(hosts.map((h) => h.hostId));
-  const orphans = forecasts.filter((f) => !known.has(f.hostId));
+  const orphans = histories.filter((h) => !known.has(h.hostId));
   if (orphans.length > 0) {
     // Inventing a capacity could power off a host we know nothing about; refuse instead.
-    const hostIds = [...new Set(orphans.map((f) => f.hostId))].sort(compareIds);
+    const hostIds = [...new Set(orphans.map((h) => h.hostId))].sort(compareIds);
     throw new NovaError(
       'SCHEDULER_HOST_CAPACITY_MISSING',
-      `no host_samples row with a capacity for host(s) ${hostIds.join(', ')} (running ${orphans.length} forecast VM(s)); ingest host samples for them or leave their VMs out of the forecasts`,
-      { retriable: true, details: { hostIds, vmIds: orphans.map((f) => f.vmId) } },
+      `no host_samples row with a capacity for host(s) ${hostIds.join(', ')} (running ${orphans.length} VM(s)); ingest host samples for them or leave their VMs out`,
+      { retriable: true, details: { hostIds, vmIds: orphans.map((h) => h.vmId) } },
     );
   }
 
-  const vms: VmDemand[] = forecasts
-    .map((f) => ({ vmId: f.vmId, hostId: f.hostId, cpuCores: f.p95CpuCores, memBytes: f.memTotalBytes, source: f.method }))
+  const vms: VmDemand[] = histories
+    .map((h) => {
+      const latest = h.points[h.points.length - 1]!;
+      const steps = usageSteps(h.points, now, stepMs, opts.steps);
+      const history = steps.cpu.length > 0 ? { cpuHistory: steps.cpu, memUsedHistory: steps.mem } : {};
+      return { vmId: h.vmId, hostId: h.hostId, cpuCores: latest.cpuCores, ...history, memBytes: h.memTotalBytes, vcpus: h.vcpus, source: 'telemetry' };
+    })
     .sort((a, b) => compareIds(a.vmId, b.vmId));
-  return { takenAt: now, hosts, vms };
-}
-
-// Code-unit order, independent of locale, so every process sorts ids the same way.
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return { takenAt: now, stepSeconds: stepMs / 1000, hosts, vms, ...(opts.cost ? { cost: opts.cost } : {}) };
 }

@@ -1,3 +1,5 @@
+import type { BurstProfile, CloudConstraints, CloudVm, HostProfiles, InstanceCatalog, PlanCost, RightsizingPolicy } from './cost/index.ts';
+
 /** Capacity of one host, from its latest sample. */
 export interface HostCapacity {
   hostId: string;
@@ -10,22 +12,92 @@ export interface HostCapacity {
   /** Power drawn idle and at full CPU, in watts, for the linear power model (default: the policy's hostIdleWatts / hostMaxWatts). */
   idleWatts?: number;
   maxWatts?: number;
+  /**
+   * Measured power curve: watts at 0 %, 10 %, …, 100 % CPU (11 points, non-decreasing), linear
+   * between them (SPECpower style). When given it replaces idleWatts/maxWatts.
+   */
+  powerCurveWatts?: readonly number[];
+  /** CPU one physical core gives, in the unit of cpuCores (default 1): a VM with n vCPUs uses at most n of them. */
+  coreCapacity?: number;
+  /** Bandwidth a live migration into this host gets, bytes per second (default: the policy's migrationBandwidthBytesPerSec). */
+  migrationBandwidthBytesPerSec?: number;
 }
 
-/** What one VM is predicted to need, and where it runs now. */
+/**
+ * One VM: where it runs, what it uses, and its recent CPU demand. With `cpuHistory` the planner
+ * forecasts the VM itself (models' next-interval forecaster); without it, `cpuCores` (or
+ * `cpuQuantiles`) is taken as the forecast: a what-if, or a VM too new to have a history.
+ */
 export interface VmDemand {
   vmId: string;
   hostId: string;
-  /** Predicted p95 CPU over the planning horizon, in cores. */
+  /** CPU the VM uses now (its latest sample), in cores; without cpuHistory also its forecast at every quantile. */
   cpuCores: number;
+  /** Recent CPU demand in cores, oldest first, one sample per snapshot.stepSeconds; the latest should equal cpuCores. */
+  cpuHistory?: readonly number[];
   /** Memory to reserve on a host (the VM's configured size: memory is not overcommitted by default). */
   memBytes: number;
-  /** Free-text provenance of the cpu figure (forecast method), carried into explanations. */
+  /** Bytes a live migration sends (default memBytes). */
+  transferBytes?: number;
+  /** vCPUs: the VM uses at most this many of a host's cores (default: no per-core limit). */
+  vcpus?: number;
+  /** The CPU the VM is configured for, in cores (default vcpus, else its largest sample): the forecaster measures errors relative to it. */
+  cpuSizeCores?: number;
+  /** Free-text provenance of the cpu figure (e.g. the telemetry source), carried into explanations. */
   source?: string;
-  /** Predicted CPU at other quantiles of the horizon, in cores, keyed `p50`, `p99`, …; `cpuCores` is the p95. */
+  /** A forecast made elsewhere (no cpuHistory): CPU at several quantiles of the horizon, in cores, keyed `p50`, `p90`, …. */
   cpuQuantiles?: Readonly<Record<string, number>>;
   /** Bytes of memory the VM dirties per second: live migration re-sends them (default 0). */
   dirtyRateBytesPerSec?: number;
+  /**
+   * Memory the VM actively uses, in bytes, oldest first, one sample per snapshot.stepSeconds (like
+   * cpuHistory). Only rightsizing reads it: with cpuHistory, at least the rightsizing policy's
+   * minSamples of each, and a vCPU count, the plan's cost section recommends a size for the VM.
+   */
+  memUsedHistory?: readonly number[];
+  /**
+   * The VM's size as configured in the hypervisor, for rightsizing, where it differs from what the
+   * planner reserves (`vcpus`, `memBytes`): e.g. a replay that lets no memory bind. Absent fields
+   * default to vcpus and memBytes; `cpuCoresPerVcpu` is the CPU of one vCPU in the unit of
+   * cpuCores/cpuHistory (default 1).
+   */
+  configured?: VmConfiguredSize;
+}
+
+/** A VM's configured size, for rightsizing (see VmDemand.configured). */
+export interface VmConfiguredSize {
+  vcpus?: number;
+  memBytes?: number;
+  cpuCoresPerVcpu?: number;
+}
+
+/** Burst-out and repatriation settings of a snapshot's cost inputs (defaults: DEFAULT_BURST_POLICY). */
+export interface CostBurstSettings {
+  /** How long a burst is priced for, hours (default 24). */
+  horizonHours?: number;
+  /** Offers a bursting VM may use (default: any, on-demand only; `spotAllowed: true` lets spot compete). */
+  constraints?: CloudConstraints;
+  /** A cloud VM comes back only when that saves more than this per month (default 0). */
+  minMonthlySavings?: number;
+}
+
+/**
+ * What the cost recommendations of a plan need beyond the moves (all optional, all plain JSON, so
+ * a snapshot with them saves to a file and replans to the identical plan). See scheduler/cost/README.md.
+ */
+export interface CostInputs {
+  /** Instance catalog (format of scheduler/cost/catalog.ts): prices of cloud VMs, bursts and rightsizing offers. */
+  catalog?: InstanceCatalog;
+  /** On-prem VMs allowed to run in the cloud, by VM id, with the vCPUs their instance needs (opt-in). */
+  burstable?: Readonly<Record<string, BurstProfile>>;
+  /** VMs running in the cloud now (not in `vms`): rightsized, and repatriated when on-prem holds them for less. */
+  cloudVms?: readonly CloudVm[];
+  /** On-prem host cost profiles (amortisation, power, price per kWh): repatriation prices the extra power with them. */
+  hostProfiles?: HostProfiles;
+  /** Burst-out and repatriation settings. */
+  burst?: CostBurstSettings;
+  /** Rightsizing settings over DEFAULT_RIGHTSIZING_POLICY. */
+  rightsizing?: Partial<RightsizingPolicy>;
 }
 
 /** How strongly a rule binds: a `must` rule is never broken by the plan, a `should` rule is honoured when possible and reported when not. */
@@ -62,7 +134,10 @@ export interface RecentMove {
 
 /** What the planner plans over: hosts, VMs and their predicted demand, rules and recent history. */
 export interface FleetSnapshot {
+  /** When the samples end, epoch milliseconds; recent moves are aged against it. No other clock is read. */
   takenAt: number;
+  /** Seconds between two samples of a VM's cpuHistory (default 300); one step is the horizon of a plan. */
+  stepSeconds?: number;
   hosts: HostCapacity[];
   vms: VmDemand[];
   /** VM-VM affinity and anti-affinity rules (default none). */
@@ -71,6 +146,8 @@ export interface FleetSnapshot {
   hostRules?: readonly VmHostRule[];
   /** Recent migrations, newest or oldest first (order does not matter); default none. */
   recentMoves?: readonly RecentMove[];
+  /** Inputs of the plan's cost recommendations (rightsizing, burst-out, repatriation, spot); default none. */
+  cost?: CostInputs;
 }
 
 /** Per-cluster overrides of the policy's targets (its overcommit ratios). */
@@ -79,16 +156,26 @@ export interface ClusterTargets {
   memTargetUtilization?: number;
 }
 
-/** How tightly to pack, within which budgets, and how to weigh savings against migration cost. */
+/**
+ * How tightly to pack, when to act, within which budgets, and how to weigh savings against
+ * migration cost. Only the two targets are required; every other field has a default
+ * (POLICY_DEFAULTS), the same for the live cycle, the replays and every what-if.
+ */
 export interface ConsolidationPolicy {
-  /** Fraction of a host's cores that predicted demand may fill (e.g. 0.8). */
+  /** Fraction of a host's CPU that the predicted cpuQuantile of its next-interval demand may fill (default 0.97). */
   cpuTargetUtilization: number;
   /** Fraction of a host's memory that VMs may reserve (1.0 = no overcommit). */
   memTargetUtilization: number;
   /** Targets per cluster name; a cluster not listed uses the two fields above. */
   clusters?: Readonly<Record<string, ClusterTargets>>;
-  /** Quantile to reserve CPU at, as a key of VmDemand.cpuQuantiles (e.g. 'p99'; default 'p95', i.e. cpuCores). */
+  /** Quantile of a host's next-interval demand that placements keep under the CPU target (default 'p90'). */
   cpuQuantile?: string;
+  /** A host is relieved when this quantile of its demand exceeds its capacity, or it is short now (default 'p50': more likely than not). */
+  reliefQuantile?: string;
+  /** Hosts whose cpuQuantile is below this fraction of their CPU are emptied when their VMs fit elsewhere (default 0.75). */
+  underloadUtilization?: number;
+  /** A host that received a VM within this many minutes is not emptied (default 30). */
+  settleMinutes?: number;
   /** Most migrations one plan may contain (default unlimited). */
   maxMigrationsPerPlan?: number;
   /** Most migrations running at once: the plan's moves are grouped into waves of at most this many (default unlimited). */
@@ -97,7 +184,7 @@ export interface ConsolidationPolicy {
   maxMigrationsPerHour?: number;
   /** A VM moved within this many minutes stays put (unless its host is overloaded, in maintenance or breaks a must-rule) and never returns to the host it left (default 60). */
   hysteresisMinutes?: number;
-  /** Live-migration bandwidth between two hosts, bytes per second (default 1.25e9, 10 Gbit/s). */
+  /** Live-migration bandwidth for hosts that do not state their own, bytes per second (default 1.25e9, 10 Gbit/s). */
   migrationBandwidthBytesPerSec?: number;
   /** Longest a migration is assumed to take, in seconds, reached by VMs that dirty memory as fast as it is sent (default 300). */
   maxMigrationSeconds?: number;
@@ -106,15 +193,15 @@ export interface ConsolidationPolicy {
   hostMaxWatts?: number;
   /** What one host-second of degraded performance during a migration is worth, in watt-seconds (default 400). */
   degradationWatts?: number;
-  /** How long the plan's effect is counted for savings and for benefit-vs-cost, in hours (default 1, the forecast horizon). */
+  /** How long the plan's effect is counted for savings and for benefit-vs-cost, in hours (default 1). */
   horizonHours?: number;
 }
 
-/** 80% CPU target, no memory overcommit; every optional field at its default. */
-export const DEFAULT_POLICY: ConsolidationPolicy = Object.freeze({ cpuTargetUtilization: 0.8, memTargetUtilization: 1.0 });
+/** The product's policy: every optional field at its default (POLICY_DEFAULTS). */
+export const DEFAULT_POLICY: ConsolidationPolicy = Object.freeze({ cpuTargetUtilization: 0.97, memTargetUtilization: 1.0 });
 
 /** Why a VM moves, in priority order for the migration budget. */
-export type MoveCause = 'maintenance' | 'must-rule' | 'overload' | 'consolidate' | 'repack';
+export type MoveCause = 'maintenance' | 'must-rule' | 'overload' | 'consolidate';
 
 /** Live-migrate one VM. */
 export interface MigrateAction {
@@ -189,8 +276,10 @@ export interface PlanRisk {
   /** Host with the highest CPU (memory) load relative to its target after the plan; null on an empty fleet. */
   peakCpu: HostPeak | null;
   peakMem: HostPeak | null;
-  /** Hosts still over their target after the plan: the plan could not fix them (sorted). */
+  /** Hosts whose predicted quantile stays over their target after the plan (sorted); relief waits until a host is overloaded. */
   hostsOverTarget: string[];
+  /** Hosts still overloaded after the plan (short of CPU now, or by the relief quantile): nothing could take their VMs (sorted). */
+  hostsOverloaded: string[];
   /** Hosts in maintenance still running VMs after the plan (sorted). */
   maintenanceNotEvacuated: string[];
   /** Rules broken after the plan (see ActionPlan.violations). */
@@ -222,8 +311,8 @@ export interface DeferredMove {
   vmId: string;
   fromHost: string;
   toHost: string;
-  /** `budget`: over a migration budget; `sequencing`: no safe order could make room for it. */
-  why: 'budget' | 'sequencing';
+  /** Over a migration budget (the only reason today: a planned move never needs another to make its room). */
+  why: 'budget';
 }
 
 /** How much of the migration budget the plan uses. */
@@ -258,7 +347,12 @@ export interface ActionPlan {
   /** Moves left out by the budget or for want of a safe order (sorted by VM). */
   deferred?: DeferredMove[];
   budget?: PlanBudget;
+  /**
+   * Cost recommendations (rightsizing, burst-out, repatriation, spot vs on-demand) beside the moves;
+   * present when the snapshot carries `cost` inputs or VMs with a memUsedHistory, absent otherwise.
+   */
+  cost?: PlanCost;
 }
 
-/** The plan planConsolidation returns: an ActionPlan with every explanatory field filled in. */
+/** The plan planFleet returns: an ActionPlan with every explanatory field filled in. */
 export type ConsolidationPlan = ActionPlan & Required<Pick<ActionPlan, 'waves' | 'expectedSavings' | 'risk' | 'violations' | 'deferred' | 'budget'>>;

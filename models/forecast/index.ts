@@ -1,9 +1,5 @@
 export { STEP_SEC, toGrid, fillSingleGaps, type RegularSeries } from './series.ts';
-export { discoverTraceFolders, readTraceFolder, type TraceFolder, type TraceKind } from './traces.ts';
-export { readPlanetLab, readPlanetLabDay, planetLabDays } from './trace-planetlab.ts';
-export { readBitbrains, readBitbrainsVm } from './trace-bitbrains.ts';
-export { readAzure, readAzureWide } from './trace-azure.ts';
-export { readAlibaba, readAlibabaMachineUsage } from './trace-alibaba.ts';
+export { readTraceFolder, planetLabSeries, planetLabDaySeries, bitbrainsSeries, bitbrainsVmSeries, azureSeries, azureWideSeries, alibabaMachineSeries } from './traces.ts';
 export { HoltWinters, fitHoltWinters, initialState, HW_GRID, type HoltWintersParams } from './holt-winters.ts';
 export { BASELINES, baselineForecasts, fitEwmaAlpha, EWMA_ALPHAS, type BaselineName } from './point-baselines.ts';
 export { naiveScale, smapeTerm, pinball, mase, smape, meanPinball, coverage, ErrorSums } from './metrics.ts';
@@ -24,3 +20,4 @@ export { FORECAST_REGISTRY_MIGRATIONS, registerModelVersion, versionOf, servingM
 export { mulberry32, hashString } from './random.ts';
 export { historiesToSeries, trainFromQuestDb, FLEET_GROUPS, type FleetTrainingOptions } from './fleet-source.ts';
 export { quantileDemand, type QuantileDemand } from './serve.ts';
+export { forecastNextInterval, historyNeeded, NEXT_INTERVAL_DEFAULTS, type DemandSeries, type NextIntervalOptions, type NextIntervalForecast } from './next-interval.ts';

@@ -23,6 +23,7 @@ export {
 } from './model.ts';
 export {
   DEFAULT_RIGHTSIZING_POLICY,
+  checkRightsizingPolicy,
   recommendRightsizing,
   rightsizeVm,
   sizeFor,
@@ -34,6 +35,8 @@ export {
 export { cheapestPlacement, type CloudPlacementRequest, type CloudPlacementDecision } from './placement.ts';
 export {
   DEFAULT_BURST_POLICY,
+  capacityPolicy,
+  onPremShortfall,
   suggestBurstOut,
   suggestRepatriation,
   type BurstPolicy,
@@ -46,3 +49,5 @@ export {
   type RepatriationSuggestion,
   type RepatriationPlan,
 } from './burst.ts';
+export { costContext, planCost, type CostContext, type PlanCost, type PlanCostSummary, type RightsizingSummary } from './plan-cost.ts';
+export { validateCostInputs } from './cost-inputs.ts';

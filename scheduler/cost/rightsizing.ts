@@ -1,3 +1,4 @@
+import { quantile } from 'simple-statistics';
 import { NovaError } from '../../core/index.ts';
 import type { VmForecast } from '../../models/index.ts';
 import type { InstanceCatalog } from './catalog.ts';
@@ -62,6 +63,8 @@ export type VmSize = InstanceNeed;
 /** What to do with one VM's size, and why, with the numbers. */
 export interface RightsizingRecommendation {
   vmId: string;
+  /** Where the VM runs (as given). */
+  location: RightsizingVm['location'];
   action: 'keep' | 'downsize' | 'upsize' | 'switch' | 'no-fit' | 'insufficient-data';
   basis: 'forecast' | 'history' | 'none';
   /** The usage the size must hold before headroom: pXX CPU in cores, pXX memory in bytes. */
@@ -79,26 +82,22 @@ export interface RightsizingRecommendation {
   reason: string;
 }
 
-/** Rightsizes every VM (see rightsizeVm); same order as the input. */
-export function recommendRightsizing(vms: readonly RightsizingVm[], catalog: InstanceCatalog, policy: RightsizingPolicy = DEFAULT_RIGHTSIZING_POLICY): RightsizingRecommendation[] {
+/** Rightsizes every VM (see rightsizeVm); same order as the input. A catalog is needed only for cloud VMs. */
+export function recommendRightsizing(vms: readonly RightsizingVm[], catalog: InstanceCatalog | null, policy: RightsizingPolicy = DEFAULT_RIGHTSIZING_POLICY): RightsizingRecommendation[] {
   checkPolicy(policy);
   return vms.map((vm) => rightsize(vm, catalog, policy));
 }
 
 /** Recommends a size for one VM from its forecast p95 (or history percentiles) plus headroom, and for a cloud VM the cheapest allowed offer that holds it. */
-export function rightsizeVm(vm: RightsizingVm, catalog: InstanceCatalog, policy: RightsizingPolicy = DEFAULT_RIGHTSIZING_POLICY): RightsizingRecommendation {
+export function rightsizeVm(vm: RightsizingVm, catalog: InstanceCatalog | null, policy: RightsizingPolicy = DEFAULT_RIGHTSIZING_POLICY): RightsizingRecommendation {
   checkPolicy(policy);
   return rightsize(vm, catalog, policy);
 }
 
-/** The q-quantile (0..1) with linear interpolation between order statistics (numpy's default). */
+/** The q-quantile (0..1) with linear interpolation between order statistics (numpy's default, R type 7). */
 export function percentile(values: readonly number[], q: number): number {
   if (values.length === 0) throw new NovaError('COST_INVALID_INPUT', 'percentile needs at least one value');
-  const sorted = [...values].sort((a, b) => a - b);
-  const h = (sorted.length - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+  return quantile(values, q);
 }
 
 /** Demand plus headroom, rounded up: whole vCPUs (at least minVcpus), memory in whole steps. */
@@ -108,6 +107,11 @@ export function sizeFor(cpuDemandCores: number, memDemandBytes: number, policy: 
   const vcpus = Math.max(policy.minVcpus, up(cpuDemandCores * (1 + policy.cpuHeadroom)));
   const memBytes = Math.max(1, up((memDemandBytes * (1 + policy.memHeadroom)) / policy.memStepBytes)) * policy.memStepBytes;
   return { vcpus, memBytes };
+}
+
+/** Throws COST_INVALID_INPUT naming the first policy field out of range. */
+export function checkRightsizingPolicy(p: RightsizingPolicy): void {
+  checkPolicy(p);
 }
 
 function checkPolicy(p: RightsizingPolicy): void {
@@ -164,28 +168,29 @@ function demandOf(vm: RightsizingVm, policy: RightsizingPolicy): Demand | string
   };
 }
 
-function rightsize(vm: RightsizingVm, catalog: InstanceCatalog, policy: RightsizingPolicy): RightsizingRecommendation {
+function rightsize(vm: RightsizingVm, catalog: InstanceCatalog | null, policy: RightsizingPolicy): RightsizingRecommendation {
   if (!(vm.vcpus > 0 && vm.memBytes > 0)) throw new NovaError('COST_INVALID_INPUT', `VM ${vm.vmId}: vcpus and memBytes must be > 0, got ${vm.vcpus} and ${vm.memBytes}`, { details: { vmId: vm.vmId } });
   const current: VmSize = { vcpus: vm.vcpus, memBytes: vm.memBytes };
   const cloud = vm.location.kind === 'cloud' ? vm.location.instance : undefined;
-  const currentInstance = cloud ? currentChoice(catalog, cloud) : undefined;
-  const cur = catalog.currency;
+  if (cloud && !catalog) throw new NovaError('COST_INVALID_INPUT', `cloud VM ${vm.vmId}: rightsizing a cloud VM needs the instance catalog its offer is priced in`, { details: { vmId: vm.vmId } });
+  const currentInstance = cloud && catalog ? currentChoice(catalog, cloud) : undefined;
+  const cur = catalog?.currency ?? '';
   const nowText = `now ${vm.vcpus} vCPUs / ${gib(vm.memBytes)} GiB${currentInstance ? ` on ${offerText(currentInstance, cur)}` : ''}`;
   const demand = demandOf(vm, policy);
   if (typeof demand === 'string') {
-    return { vmId: vm.vmId, action: 'insufficient-data', basis: 'none', cpuDemandCores: null, memDemandBytes: null, current, recommended: null, ...(currentInstance ? { currentInstance } : {}), monthlySavings: null, reason: `${vm.vmId}: ${demand}; ${nowText}; keep it until there is enough data` };
+    return { vmId: vm.vmId, location: vm.location, action: 'insufficient-data', basis: 'none', cpuDemandCores: null, memDemandBytes: null, current, recommended: null, ...(currentInstance ? { currentInstance } : {}), monthlySavings: null, reason: `${vm.vmId}: ${demand}; ${nowText}; keep it until there is enough data` };
   }
   const size = sizeFor(demand.cpu, demand.mem, policy);
   const sizing =
     `${demand.cpuText} + ${pct(policy.cpuHeadroom)} headroom = ${cores(demand.cpu * (1 + policy.cpuHeadroom))} → ${size.vcpus} vCPUs; ` +
     `${demand.memText} + ${pct(policy.memHeadroom)} headroom = ${gib(demand.mem * (1 + policy.memHeadroom))} → ${gib(size.memBytes)} GiB`;
-  const base = { vmId: vm.vmId, basis: demand.basis, cpuDemandCores: demand.cpu, memDemandBytes: demand.mem, current, recommended: size };
+  const base = { vmId: vm.vmId, location: vm.location, basis: demand.basis, cpuDemandCores: demand.cpu, memDemandBytes: demand.mem, current, recommended: size };
   // The risk figure: how full the new size runs at the demand percentile (100 % = no headroom left).
   const risk = (vcpus: number, memBytes: number) =>
     `${demand.basis === 'forecast' ? 'p95' : qLabel(policy.cpuPercentile)} CPU would use ${pct(demand.cpu / vcpus)} of ${vcpus} vCPUs, ` +
     `${demand.basis === 'forecast' ? 'p95' : qLabel(policy.memPercentile)} memory ${pct(demand.mem / memBytes)} of ${gib(memBytes)} GiB`;
 
-  if (!cloud || !currentInstance) {
+  if (!cloud || !currentInstance || !catalog) {
     const action = size.vcpus > vm.vcpus || size.memBytes > vm.memBytes ? 'upsize' : size.vcpus === vm.vcpus && size.memBytes === vm.memBytes ? 'keep' : 'downsize';
     const host = vm.location.kind === 'on-prem' ? vm.location.hostId : 'its host';
     const effect =

@@ -53,4 +53,8 @@ export interface CloudVm {
   source?: string;
   /** When given, only these on-prem hosts may take it back. */
   allowedHosts?: readonly string[];
+  /** CPU used per sample, in cores, oldest first: with memUsedHistory, what rightsizing sizes it from. */
+  cpuHistory?: readonly number[];
+  /** Memory actively used per sample, bytes, oldest first. */
+  memUsedHistory?: readonly number[];
 }

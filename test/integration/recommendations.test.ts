@@ -8,7 +8,7 @@ import { buildApi } from '../../api/index.ts';
 import { createIlpSender, migrate, PROJECT_ROOT, questdbTable, topicsFor, topicSpecs, type PgPool } from '../../core/index.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { runFleet, SamplePublisher, SyntheticFleet } from '../../ingest/index.ts';
-import type { ActionPlan } from '../../scheduler/index.ts';
+import { loadCatalogFile, parseSnapshot, planFleet, planToJson, savePlan, snapshotToJson, type ActionPlan, type FleetSnapshot } from '../../scheduler/index.ts';
 import { ensureSampleTables, QuestDbSampleStore, SampleWorker } from '../../streams/index.ts';
 import { apiDeps } from '../../cli/api-deps.ts';
 import { runPlanningCycle } from '../../cli/planning-cycle.ts';
@@ -77,7 +77,10 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     for (const t of ['vm_samples', 'host_samples']) await questdb.waitForWalApplied(questdbTable(config, t));
 
     const cycle = await runPlanningCycle({ config, questdb, pool, log, mirrorTestNodes: true });
-    assert.equal(cycle.forecasts.length, fleet.vms.length);
+    assert.equal(cycle.snapshot.vms.length, fleet.vms.length);
+    assert.ok(cycle.snapshot.vms.every((v) => (v.cpuHistory?.length ?? 0) > 1), 'every VM is planned from its CPU history');
+    // A production decision replays from its saved snapshot to the identical plan (what `plan --save-snapshot` then `--snapshot` do).
+    assert.equal(planToJson(planFleet(parseSnapshot(snapshotToJson(cycle.snapshot)))), planToJson(cycle.plan));
 
     const res = await api.inject({ method: 'GET', url: '/v1/recommendations' });
     assert.equal(res.statusCode, 200);
@@ -135,5 +138,49 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
 
     const spec = await api.inject({ method: 'GET', url: '/openapi.json' });
     assert.ok(spec.json().paths['/v1/recommendations']);
+  });
+
+  it('serves the plan\'s cost recommendations, stored with it, and documents them', async () => {
+    // A plan made from a snapshot with cost inputs (what the live cycle passes once the catalog is wired in).
+    const catalog = await loadCatalogFile(join(PROJECT_ROOT, 'scheduler', 'cost', 'catalog.example.json'));
+    const GIB = 1024 ** 3;
+    const ramp = (scale: number) => Array.from({ length: 48 }, (_, i) => (i / 48) * scale);
+    const snapshot: FleetSnapshot = {
+      takenAt: lastTs,
+      hosts: [{ hostId: 'cost-h1', cpuCores: 8, memBytes: 32 * GIB }, { hostId: 'cost-h2', cpuCores: 8, memBytes: 32 * GIB }],
+      vms: [
+        { vmId: 'cost-big', hostId: 'cost-h1', cpuCores: 10, memBytes: 8 * GIB, vcpus: 16 }, // h1 short of CPU, and too big for any host
+        { vmId: 'cost-idle', hostId: 'cost-h2', cpuCores: 0.4, memBytes: 16 * GIB, vcpus: 8, cpuHistory: ramp(0.4), memUsedHistory: ramp(2 * GIB) },
+      ],
+      cost: {
+        catalog,
+        burstable: { 'cost-big': { vcpus: 16 } },
+        burst: { constraints: { allowedProviders: ['aws'], spotAllowed: true } },
+        cloudVms: [{ vmId: 'cost-cloud', instance: { provider: 'aws', region: 'us-east-1', instanceType: 'm7i.2xlarge', pricing: 'on-demand' }, cpuCores: 0.5, memBytes: 8 * GIB }],
+        hostProfiles: { default: { purchasePrice: 8000, lifetimeHours: 5 * 8760, power: { kind: 'linear', idleWatts: 100, maxWatts: 300 }, pricePerKWh: 0.2 } },
+      },
+    };
+    const made = planFleet(snapshot);
+    const id = await savePlan(pool, made);
+
+    const res = await api.inject({ method: 'GET', url: '/v1/recommendations' });
+    assert.equal(res.statusCode, 200);
+    const plan = res.json() as ActionPlan & { id: number };
+    assert.equal(plan.id, id);
+    assert.deepEqual(plan.cost, made.cost, 'the cost section comes back as planned');
+    const cost = plan.cost!;
+    assert.deepEqual(cost.rightsizing.map((r) => [r.vmId, r.action]), [['cost-idle', 'downsize'], ['cost-cloud', 'insufficient-data']]);
+    assert.deepEqual(cost.burstOut?.suggestions.map((s) => [s.vmId, s.choice.pricing]), [['cost-big', 'spot']]);
+    assert.equal(cost.repatriation?.suggestions.length, 0, 'nothing comes back while on-prem needs to burst');
+    assert.equal(cost.summary.currency, 'USD');
+    assert.match(cost.summary.catalogNote ?? '', /ILLUSTRATIVE/);
+    assert.ok(cost.summary.monthlySavings.burstOut < 0 && cost.summary.spot.recommended === 1);
+
+    const brief = await api.inject({ method: 'GET', url: '/v1/recommendations?include=summary' });
+    assert.deepEqual(brief.json().cost, { summary: made.cost!.summary });
+
+    const spec = (await api.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const costDoc = spec.paths['/v1/recommendations'].get.responses['200'].content['application/json'].schema.properties.cost;
+    assert.deepEqual(Object.keys(costDoc.properties), ['rightsizing', 'burstOut', 'repatriation', 'summary']);
   });
 });
