@@ -1,9 +1,26 @@
 // The commands the actuators run (or, for a host power-off, intend), built in one place so
 // a dry run reports exactly what execution will run.
 
-/** argv (after `virsh`) of a live migration of `vmId` from `sourceUri` to `targetUri`. */
-export function migrateArgs(sourceUri: string, vmId: string, targetUri: string): string[] {
-  return ['-c', sourceUri, 'migrate', '--live', vmId, targetUri];
+/** Options of a migration command beyond source, domain and target. */
+export interface MigrateArgsOptions {
+  /** libvirt's migrateuri: the address the memory goes over. */
+  migrateUri?: string;
+  /** MiB/s cap. */
+  bandwidthMiBps?: number;
+}
+
+/**
+ * argv (after `virsh`) of a live migration of `vmId` from `sourceUri` to `targetUri`. The
+ * definition moves with the domain (--persistent --undefinesource): a persistent domain left
+ * defined (shut off) on its source would still count there and could be started twice.
+ */
+export function migrateArgs(sourceUri: string, vmId: string, targetUri: string, options: MigrateArgsOptions = {}): string[] {
+  const args = ['-c', sourceUri, 'migrate', '--live', '--persistent', '--undefinesource'];
+  if (options.bandwidthMiBps !== undefined) args.push('--bandwidth', String(options.bandwidthMiBps));
+  // `--domain`/`--desturi` keep a name starting with '-' from being read as an option.
+  args.push('--domain', vmId, '--desturi', targetUri);
+  if (options.migrateUri !== undefined) args.push('--migrateuri', options.migrateUri);
+  return args;
 }
 
 /** argv (after `virsh`) listing the active domains of a host: it must print nothing before a power-off. */

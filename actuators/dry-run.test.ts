@@ -34,6 +34,17 @@ function countingDirectory(template: string): { directory: HypervisorDirectory; 
           uri: h.uri,
           nodeInfo: () => (count(`${hostId} nodeInfo`), h.nodeInfo()),
           listDomains: () => (count(`${hostId} listDomains`), h.listDomains()),
+          // A dry run reads only; every write is counted too, so one slipping in would show.
+          domain: (name) => (count(`${hostId} domain`), h.domain(name)),
+          start: (name) => (count(`${hostId} start`), h.start(name)),
+          shutdown: (name, timeoutMs) => (count(`${hostId} shutdown`), h.shutdown(name, timeoutMs)),
+          destroy: (name) => (count(`${hostId} destroy`), h.destroy(name)),
+          suspend: (name) => (count(`${hostId} suspend`), h.suspend(name)),
+          resume: (name) => (count(`${hostId} resume`), h.resume(name)),
+          setVcpus: (name, n) => (count(`${hostId} setVcpus`), h.setVcpus(name, n)),
+          setMemory: (name, bytes) => (count(`${hostId} setMemory`), h.setMemory(name, bytes)),
+          domainStats: (names) => (count(`${hostId} domainStats`), h.domainStats(names)),
+          migrate: (name, target, options) => (count(`${hostId} migrate`), h.migrate(name, target, options)),
         };
       },
     },
@@ -94,7 +105,7 @@ describe('dryRunPlan against libvirt test-driver hosts', () => {
     const r = report.results[0]!;
     const h1 = `test://${pathToFileURL(dir).pathname}/h1.xml`;
     const h2 = `test://${pathToFileURL(dir).pathname}/h2.xml`;
-    assert.equal(r.command, `virsh -c ${h1} migrate --live vm1 ${h2}`);
+    assert.equal(r.command, `virsh -c ${h1} migrate --live --persistent --undefinesource --domain vm1 --desturi ${h2}`);
     assert.ok(r.checks.includes('vm1 running on h1: 2 vCPUs, 1024 MiB'));
     assert.ok(r.checks.includes('vm1 not on h2'));
     assert.ok(r.checks.includes('h2 free 2048 MiB = node 8192 MiB - 1 active domains 6144 MiB - 0 earlier arrivals 0 MiB >= vm1 1024 MiB'), r.checks.join('\n'));

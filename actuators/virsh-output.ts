@@ -1,5 +1,5 @@
 import { NovaError } from '../core/index.ts';
-import type { DomainInfo } from './hypervisor.ts';
+import type { DomainInfo, DomainStats, MigrationProgress } from './hypervisor.ts';
 
 // Parsers for virsh's human-readable output. virsh is run with LC_ALL=C, so the labels are
 // the English ones below; anything else is reported rather than guessed at.
@@ -59,4 +59,110 @@ export function parseDomInfos(text: string): DomainInfo[] {
 /** Quotes one argument for virsh's own command-string parser (shell-like: '...' is literal). */
 export function virshQuote(arg: string): string {
   return `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+// libvirt's virDomainState numbers, in virsh's words (what `virsh domstate` and dominfo print).
+const DOMAIN_STATES = ['no state', 'running', 'idle', 'paused', 'in shutdown', 'shut off', 'crashed', 'pmsuspended'] as const;
+
+/** virsh's word for a virDomainState number (state.state of domstats, virDomainGetInfo's state). */
+export function domainStateName(state: number): string {
+  return DOMAIN_STATES[state] ?? `state ${state}`;
+}
+
+/** One domain's typed parameters as libvirt returns them (`virsh domstats --raw`, or the FFI). */
+export interface RawDomainStats {
+  name: string;
+  fields: Map<string, string | number>;
+}
+
+/** Parses `virsh domstats --raw`: a `Domain: 'name'` line, then `  key=value` lines, per domain. */
+export function parseDomStatsRaw(text: string): RawDomainStats[] {
+  const out: RawDomainStats[] = [];
+  let current: RawDomainStats | undefined;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const head = /^Domain: '(.*)'$/.exec(line);
+    if (head) {
+      current = { name: head[1]!, fields: new Map() };
+      out.push(current);
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (current === undefined || !line.startsWith('  ') || eq < 0) throw unexpected('domstats', text);
+    const value = line.slice(eq + 1);
+    // --raw prints numbers as digits (doubles with a point) and strings bare.
+    current.fields.set(line.slice(2, eq), /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value);
+  }
+  return out;
+}
+
+function num(fields: Map<string, string | number>, key: string): number {
+  const v = fields.get(key);
+  return typeof v === 'number' ? v : 0;
+}
+
+function str(fields: Map<string, string | number>, key: string): string {
+  const v = fields.get(key);
+  return v === undefined ? '' : String(v);
+}
+
+/**
+ * The port's view of one domain's bulk stats. Counters the driver does not report are 0
+ * (libvirt's test driver reports only state.*); balloon figures are KiB in libvirt, bytes here.
+ */
+export function toDomainStats(raw: RawDomainStats): DomainStats {
+  const f = raw.fields;
+  const stats: DomainStats = {
+    name: raw.name,
+    state: domainStateName(num(f, 'state.state')),
+    cpuTimeNs: num(f, 'cpu.time'),
+    vcpus: num(f, 'vcpu.current'),
+    balloonCurrentBytes: num(f, 'balloon.current') * 1024,
+    balloonMaximumBytes: num(f, 'balloon.maximum') * 1024,
+    block: [],
+    net: [],
+  };
+  if (f.has('balloon.rss')) stats.balloonRssBytes = num(f, 'balloon.rss') * 1024;
+  for (let i = 0; i < num(f, 'block.count'); i++) {
+    const p = `block.${i}.`;
+    stats.block.push({ name: str(f, `${p}name`), readBytes: num(f, `${p}rd.bytes`), writeBytes: num(f, `${p}wr.bytes`), readRequests: num(f, `${p}rd.reqs`), writeRequests: num(f, `${p}wr.reqs`) });
+  }
+  for (let i = 0; i < num(f, 'net.count'); i++) {
+    const p = `net.${i}.`;
+    // A NIC without a host-side device (e.g. user-mode networking) is counted but has no figures.
+    if (!f.has(`${p}name`)) continue;
+    stats.net.push({ name: str(f, `${p}name`), rxBytes: num(f, `${p}rx.bytes`), txBytes: num(f, `${p}tx.bytes`), rxPackets: num(f, `${p}rx.pkts`), txPackets: num(f, `${p}tx.pkts`) });
+  }
+  return stats;
+}
+
+/** libvirt's virDomainJobType: what `Job type:` of `domjobinfo --rawstats` says. */
+export const JOB_TYPE = { none: 0, bounded: 1, unbounded: 2, completed: 3, failed: 4, cancelled: 5 } as const;
+
+/** A domain's job as `virsh domjobinfo --rawstats` prints it (type, then raw typed parameters). */
+export interface RawJobInfo {
+  type: number;
+  fields: Map<string, string | number>;
+}
+
+/** Parses `virsh domjobinfo --rawstats`. */
+export function parseJobInfoRaw(text: string): RawJobInfo {
+  const head = /^Job type: (\d+)\s*$/m.exec(text);
+  if (!head) throw unexpected('domjobinfo', text);
+  const fields = new Map<string, string | number>();
+  for (const line of text.slice(head.index + head[0].length).split('\n')) {
+    const m = /^([A-Za-z0-9_.-]+): (.*)$/.exec(line.trim());
+    if (m) fields.set(m[1]!, /^-?\d+(\.\d+)?$/.test(m[2]!) ? Number(m[2]) : m[2]!);
+  }
+  return { type: Number(head[1]), fields };
+}
+
+/** Migration progress from a job's typed parameters (time_elapsed ms, data_* bytes). */
+export function toMigrationProgress(job: RawJobInfo): MigrationProgress {
+  return {
+    elapsedMs: num(job.fields, 'time_elapsed'),
+    dataTotalBytes: num(job.fields, 'data_total'),
+    dataProcessedBytes: num(job.fields, 'data_processed'),
+    dataRemainingBytes: num(job.fields, 'data_remaining'),
+  };
 }

@@ -20,11 +20,17 @@ describe('VirshHypervisor against test:///default', () => {
     assert.deepEqual(await h.listDomains(), [{ name: 'test', state: 'running', vcpus: 2, memoryBytes: 8 * GiB }]);
   });
 
-  it('reports a failing command with its stderr', async () => {
+  it('reports a missing domain with its own code, and a failing command with its stderr', async () => {
     await assert.rejects(h.run(['dominfo', 'no-such-domain']), (err) => {
-      assert.ok(hasCode(err, 'HYPERVISOR_COMMAND_FAILED'));
+      assert.ok(hasCode(err, 'HYPERVISOR_DOMAIN_NOT_FOUND'));
       assert.equal(err.retriable, false);
       assert.match(err.message, /failed to get domain 'no-such-domain'/);
+      return true;
+    });
+    await assert.rejects(h.run(['start', '--domain', 'test']), (err) => {
+      assert.ok(hasCode(err, 'HYPERVISOR_COMMAND_FAILED'));
+      assert.equal(err.retriable, false);
+      assert.match(err.message, /virsh -c test:\/\/\/default start failed: error: .*already active/);
       return true;
     });
   });

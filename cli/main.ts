@@ -12,6 +12,8 @@ usage: ./novacron <command> [options]
   simulate               produce a synthetic or PlanetLab fleet's samples to Kafka
   worker                 run the streams consumer (Kafka → validate/DLQ → QuestDB)
   plan                   forecast, plan, dry-run against libvirt, store it; or replan a saved snapshot (--help)
+  plans                  list, show, approve or reject stored plans (--help)
+  execute                the executor: carry approved plans out on the hypervisors, crash-safe (--help)
   backtest               replay a PlanetLab or Bitbrains trace through our policy and the baselines (--help)
   train                  train the quantile forecaster on QuestDB history; register it (promoted only if it beats the baselines)
   serve                  run the HTTP API
@@ -37,6 +39,11 @@ async function main(argv: string[]): Promise<number> {
     case 'demo': {
       const { demoCommand } = await import('./demo-command.ts');
       return demoCommand(rest, config, log);
+    }
+    case 'execute':
+    case 'plans': {
+      const { executeCommand, plansCommand } = await import('./execute-command.ts');
+      return command === 'execute' ? executeCommand(rest, config, log) : plansCommand(rest, config, log);
     }
     case 'simulate':
     case 'worker':

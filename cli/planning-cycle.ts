@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config, Logger, PgPool, QuestDbClient } from '../core/index.ts';
-import { dryRunPlan, recordDryRun, UriTemplateDirectory, VirshHypervisor, writeTestNode, type DryRunReport, type HypervisorDirectory } from '../actuators/index.ts';
+import { dryRunPlan, hypervisorFactory, recordDryRun, UriTemplateDirectory, writeTestNode, type DryRunReport, type HypervisorDirectory, type PlanState } from '../actuators/index.ts';
+import { registerPlan } from './execution.ts';
 import { forecast, loadVmHistory } from '../models/index.ts';
 import { buildSnapshot, loadCatalogFile, planFleet, saveInventory, savePlan, DEFAULT_POLICY, type ConsolidationPlan, type ConsolidationPolicy, type FleetSnapshot } from '../scheduler/index.ts';
 
@@ -16,11 +17,13 @@ export interface CycleResult {
   plan: ConsolidationPlan;
   snapshot: FleetSnapshot;
   dryRun: DryRunReport;
+  /** The plan's execution state once registered: approved (full automation) or proposed. */
+  execution: PlanState;
 }
 
-/** The hypervisors named by the configured URI template, reached through virsh. */
+/** The hypervisors named by the configured URIs (explicit ones, else the template), through the configured adapter. */
 export function hypervisorDirectory(config: Config): HypervisorDirectory {
-  return new UriTemplateDirectory(config.libvirtUriTemplate, (uri) => new VirshHypervisor(uri));
+  return new UriTemplateDirectory(config.libvirtUriTemplate, hypervisorFactory(config.hypervisorAdapter), config.libvirtUris);
 }
 
 /**
@@ -65,10 +68,12 @@ export async function runPlanningCycle(deps: {
   const snapshot = await liveSnapshot(deps.questdb, deps.config, now);
   const plan = planFleet(snapshot, deps.policy ?? DEFAULT_POLICY);
   const planId = await savePlan(deps.pool, plan);
+  // Registered for execution: approved where the automation levels allow, else waiting for a person.
+  const execution = await registerPlan(deps.pool, deps.config, planId, plan.actions, 'planner');
   await saveInventory(deps.pool, snapshot);
   if (deps.mirrorTestNodes) await mirrorFleetToTestNodes(deps.config, snapshot);
   const dryRun = await dryRunPlan(plan, hypervisorDirectory(deps.config));
   await recordDryRun(deps.pool, planId, dryRun);
   deps.log.info({ planId, actions: plan.actions.length, hostsBefore: plan.hostsBefore, hostsAfter: plan.hostsAfter, dryRunOk: dryRun.ok, dryRunBlocked: dryRun.blocked }, 'plan stored');
-  return { planId, plan, snapshot, dryRun };
+  return { planId, plan, snapshot, dryRun, execution: execution.state };
 }

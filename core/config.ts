@@ -47,8 +47,37 @@ const ConfigSchema = z.object({
   }),
   /** libvirt URI of each host, `{host}` replaced by the host id (e.g. qemu+ssh://{host}/system). */
   libvirtUriTemplate: z.string().includes('{host}', { message: 'must contain {host}' }),
+  /** libvirt URIs of particular hosts (host id → URI), ahead of the template (e.g. hosts on different transports). */
+  libvirtUris: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'host ids: letters, digits and . _ : @ -'), z.string().min(1)),
+  /** How the actuators reach libvirt: its own virsh (default) or libvirt.so through FFI. */
+  hypervisorAdapter: z.enum(['virsh', 'ffi']),
   /** Cloud instance catalog (JSON, see scheduler/cost/README.md); cloud placement is off without one. */
   cloudCatalogPath: z.string().optional(),
+  execution: z.object({
+    /** Automation levels: one level for every VM, or per VM group (see docs/execution.md). */
+    automation: z.object({
+      defaultLevel: z.enum(['manual', 'partial', 'full']),
+      groups: z.array(z.object({ name: z.string().min(1).max(128), vmPattern: z.string().min(1).max(512), level: z.enum(['manual', 'partial', 'full']) })).max(1000),
+    }),
+    maxConcurrentPerHost: z.coerce.number().int().min(1).max(1000),
+    maxConcurrentPerCluster: z.coerce.number().int().min(1).max(100_000),
+    maxMigrationsPerHour: z.coerce.number().int().min(1).max(1_000_000),
+    /** When actions may start (UTC), e.g. [{"start":"22:00","end":"06:00"}]; empty = any time. */
+    windows: z.array(z.object({ start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/), end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/), days: z.array(z.number().int().min(0).max(6)).optional() })).max(100),
+    migrationTimeoutSeconds: z.coerce.number().positive().max(86_400),
+    settleSeconds: z.coerce.number().min(0).max(86_400),
+    loadTolerance: z.coerce.number().min(0).max(10),
+    /** Cap on one migration's bandwidth, MiB/s (absent = libvirt's default, no cap). */
+    migrationBandwidthMiBps: z.coerce.number().positive().max(1_000_000).optional(),
+    /** Address migration data goes over, `{host}` = the target host (libvirt's migrateuri); absent = libvirt's default. */
+    migrateUriTemplate: z.string().optional(),
+    /** How emptied hosts are switched off: not at all (an operator does it), the libvirt test adapter, or their BMC. */
+    hostPower: z.enum(['none', 'libvirt', 'redfish']),
+    /** Redfish: each host's BMC URL (`{host}` = host id), the user, and a file holding the password (never the password itself). */
+    redfishUrlTemplate: z.string().includes('{host}', { message: 'must contain {host}' }).optional(),
+    redfishUser: z.string().min(1).max(256).optional(),
+    redfishPasswordFile: z.string().optional(),
+  }),
   java: z.object({ kafkaHome: z.string().optional(), questdbHome: z.string().optional() }),
 });
 
@@ -94,7 +123,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     // Default: libvirt's test driver, one node file per simulated host (the demo writes them).
     libvirtUriTemplate: e.LIBVIRT_URI_TEMPLATE ?? `test://${absolute(e.NOVACRON_HOME ?? '.novacron')}/libvirt/{host}.xml`,
+    libvirtUris: jsonSetting(e.NOVACRON_LIBVIRT_URIS, 'NOVACRON_LIBVIRT_URIS', {}),
+    hypervisorAdapter: e.NOVACRON_HYPERVISOR_ADAPTER ?? 'virsh',
     cloudCatalogPath: e.NOVACRON_CLOUD_CATALOG ? absolute(e.NOVACRON_CLOUD_CATALOG) : undefined,
+    execution: {
+      automation: automationSetting(e.NOVACRON_AUTOMATION),
+      maxConcurrentPerHost: e.NOVACRON_MAX_MIGRATIONS_PER_HOST ?? '2',
+      maxConcurrentPerCluster: e.NOVACRON_MAX_MIGRATIONS_PER_CLUSTER ?? '8',
+      maxMigrationsPerHour: e.NOVACRON_MAX_MIGRATIONS_PER_HOUR ?? '60',
+      windows: jsonSetting(e.NOVACRON_MAINTENANCE_WINDOWS, 'NOVACRON_MAINTENANCE_WINDOWS', []),
+      migrationTimeoutSeconds: e.NOVACRON_MIGRATION_TIMEOUT_SECONDS ?? '600',
+      settleSeconds: e.NOVACRON_SETTLE_SECONDS ?? '60',
+      loadTolerance: e.NOVACRON_LOAD_TOLERANCE ?? '0.25',
+      migrateUriTemplate: e.NOVACRON_MIGRATE_URI_TEMPLATE,
+      migrationBandwidthMiBps: e.NOVACRON_MIGRATION_BANDWIDTH_MIBPS,
+      hostPower: e.NOVACRON_HOST_POWER ?? 'none',
+      redfishUrlTemplate: e.NOVACRON_REDFISH_URL_TEMPLATE,
+      redfishUser: e.NOVACRON_REDFISH_USER,
+      redfishPasswordFile: e.NOVACRON_REDFISH_PASSWORD_FILE ? absolute(e.NOVACRON_REDFISH_PASSWORD_FILE) : undefined,
+    },
     java: { kafkaHome: e.NOVACRON_KAFKA_JAVA_HOME, questdbHome: e.NOVACRON_QUESTDB_JAVA_HOME },
   };
   const parsed = ConfigSchema.safeParse(raw);
@@ -104,6 +151,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new NovaError('CONFIG_INVALID', `configuration field "${field}" is invalid: ${first?.message ?? 'unknown'}; check the matching environment variable (see docs/configuration.md)`);
   }
   return deepFreeze(parsed.data);
+}
+
+// A JSON-valued setting; malformed JSON names the variable.
+function jsonSetting(value: string | undefined, name: string, fallback: unknown): unknown {
+  if (value === undefined || value.trim() === '') return fallback;
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new NovaError('CONFIG_INVALID', `${name} is not valid JSON; see docs/configuration.md`);
+  }
+}
+
+// NOVACRON_AUTOMATION: one level for every VM ("manual", "partial", "full") or a JSON policy with groups.
+function automationSetting(value: string | undefined): unknown {
+  if (value === undefined || value.trim() === '') return { defaultLevel: 'manual', groups: [] };
+  if (/^[a-z]+$/.test(value.trim())) return { defaultLevel: value.trim(), groups: [] };
+  return jsonSetting(value, 'NOVACRON_AUTOMATION', undefined);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -116,3 +116,14 @@ export function usageSteps(points: readonly VmUsagePoint[], until: number, stepM
   }
   return out;
 }
+
+/** CPU (cores) host `hostId` used in its latest sample of the last `maxAgeMs` before `now`, or undefined when it has none. */
+export async function latestHostCpu(questdb: QuestDbClient, config: Config, hostId: string, now: number, maxAgeMs: number): Promise<number | undefined> {
+  const table = questdbTable(config, 'host_samples');
+  const rows = await questdb.query<{ cpu_used_cores: number | null }>(
+    `SELECT cpu_used_cores FROM ${table} WHERE host_id = $1 AND ts > cast($2 AS TIMESTAMP) AND ts <= cast($3 AS TIMESTAMP) LATEST ON ts PARTITION BY host_id`,
+    [hostId, micros(now - maxAgeMs), micros(now)],
+  );
+  const cpu = rows[0]?.cpu_used_cores;
+  return cpu === null || cpu === undefined ? undefined : cpu;
+}

@@ -2,7 +2,7 @@ export * from './types.ts';
 export { planFleet, validateSnapshot } from './plan-fleet.ts';
 export { withinCapacity, CAPACITY_TOLERANCE } from './fleet-model.ts';
 export { buildSnapshot } from './snapshot.ts';
-export { SCHEDULER_MIGRATIONS, savePlan, latestPlan, saveInventory, listHosts, type HostInventory } from './plan-store.ts';
+export { SCHEDULER_MIGRATIONS, savePlan, latestPlan, loadPlan, saveInventory, listHosts, type HostInventory } from './plan-store.ts';
 export { PlacementState, type PlacementRequest, type PlacementDecision } from './placement.ts';
 export * from './cost/index.ts';
 export { estimateMigration, migrationSeconds, migrationCostWh, hostWatts, wattsPerCore, powerOffBenefitWh, type MigrationCostModel, type MigrationEstimate } from './migration-cost.ts';

@@ -146,11 +146,16 @@ interface ActionRow {
 
 /** The most recently saved plan with its actions in order, or null when none was saved. */
 export async function latestPlan(pool: PgPool): Promise<(ActionPlan & { id: number }) | null> {
+  return loadPlan(pool);
+}
+
+/** Plan `id` (the latest when absent) with its actions in order, or null when there is none. */
+export async function loadPlan(pool: PgPool, id?: number): Promise<(ActionPlan & { id: number }) | null> {
   const client = await connect(pool);
   try {
     // One snapshot for both reads, so a concurrent save cannot pair a plan with foreign actions.
     await client.query('begin isolation level repeatable read read only');
-    const plans = await client.query<PlanRow>('select * from plans order by id desc limit 1');
+    const plans = id === undefined ? await client.query<PlanRow>('select * from plans order by id desc limit 1') : await client.query<PlanRow>('select * from plans where id = $1', [id]);
     const row = plans.rows[0];
     if (!row) {
       await client.query('commit');
@@ -173,7 +178,7 @@ export async function latestPlan(pool: PgPool): Promise<(ActionPlan & { id: numb
     };
   } catch (cause) {
     await client.query('rollback').catch(() => undefined);
-    throw storeError('read the latest plan', cause);
+    throw storeError(id === undefined ? 'read the latest plan' : `read plan ${id}`, cause);
   } finally {
     client.release();
   }

@@ -1,9 +1,20 @@
+/** How long after its probation a detector still asks for more evidence, and how much more. */
+export interface WarmUp {
+  /** Samples with an index below this need `threshold + margin` to alarm. */
+  until: number;
+  margin: number;
+}
+
+const NO_WARM_UP: Readonly<WarmUp> = Object.freeze({ until: 0, margin: 0 });
+
 /**
  * Turns a series' scores into alarms: a sample alarms when its score reaches the threshold, it
- * is eligible (learned from, material) and no alarm was raised in the last `refractorySamples`
- * samples; an ineligible or held-back sample's score is held just below the threshold, so NAB
- * counts it as no detection either. The detector gates with it live, and the threshold sweep
- * replays a recorded run through it at each candidate threshold: one implementation of the rule.
+ * is eligible (learned from, material), no alarm was raised in the last `refractorySamples`
+ * samples, and, while the detector warms up (sample index below `warmUp.until`), the score also
+ * clears the threshold by `warmUp.margin`; an ineligible or held-back sample's score is held just
+ * below the threshold, so NAB counts it as no detection either. The detector gates with it live,
+ * and the threshold sweep replays a recorded run through it at each candidate threshold: one
+ * implementation of the rule.
  */
 export class AlarmGate {
   private lastAlarm = -Infinity;
@@ -11,17 +22,19 @@ export class AlarmGate {
   constructor(
     readonly threshold: number,
     readonly refractorySamples: number,
+    readonly warmUp: Readonly<WarmUp> = NO_WARM_UP,
   ) {}
 
-  /** Bytes of state held (its three numbers). */
+  /** Bytes of state held (its five numbers). */
   get stateBytes(): number {
-    return 3 * 8;
+    return 5 * 8;
   }
 
   /** Gates the score of learned sample number `index` (late samples pass the index of the next one). */
   apply(index: number, score: number, eligible: boolean): { score: number; alarm: boolean } {
     if (score < this.threshold) return { score, alarm: false };
-    if (!eligible || index - this.lastAlarm <= this.refractorySamples) return { score: this.threshold * (1 - 1e-9), alarm: false };
+    const warming = index < this.warmUp.until && score < this.threshold + this.warmUp.margin;
+    if (!eligible || warming || index - this.lastAlarm <= this.refractorySamples) return { score: this.threshold * (1 - 1e-9), alarm: false };
     this.lastAlarm = index;
     return { score, alarm: true };
   }

@@ -3,6 +3,7 @@ import { AlarmGate } from './alarm-gate.ts';
 import { AnomalyLikelihood, LIKELIHOOD_DEFAULTS } from './likelihood.ts';
 import { CONTEXT_NOVELTY_DEFAULTS, ContextNovelty } from './context-novelty.ts';
 import { RankSketch } from './rank-sketch.ts';
+import { RECURRENCE_DEFAULTS, RecurrenceFilter } from './recurrence.ts';
 import { SEASONAL_PROFILE_DEFAULTS, SeasonalProfile } from './seasonal-profile.ts';
 import { NAB_SHIPPED_THRESHOLDS } from './shipped-thresholds.ts';
 
@@ -14,12 +15,22 @@ export interface DetectorOptions {
   threshold: number;
   /** After an alarm, further alarms are held back for this many samples (default: probation / 10). */
   refractorySamples?: number;
+  /** For this many samples after the probation an alarm needs `threshold + warmUpMargin` (default: probation / 2). */
+  warmUpSamples?: number;
+  /** How far above the threshold a score must be to alarm while the detector warms up. */
+  warmUpMargin: number;
   /** Half-life, in samples, of the memory of changes (and of time-of-day residuals) a new one is ranked against. */
   changeHalfLife: number;
   /** A value beyond the range seen so far by more than this share of the range is a new extreme. */
   extremeTolerance: number;
   /** Share of the raw surprise that comes from the time-of-day residual (the rest: change and sequence novelty, equally). */
   seasonalWeight: number;
+  /** Samples the sustained channel averages the time-of-day surprise over (its likelihood's averaging window). */
+  sustainedSamples: number;
+  /** A burst of surprise that this many earlier ones (within the likelihood's history) exceeded is recurring and counts half (0: off). */
+  recurrenceCount: number;
+  /** The same for the sustained channel, whose departures recur weekly at most (weekends): fewer suffice. */
+  sustainedRecurrenceCount: number;
   /**
    * Smallest change, in the series' unit, worth an alarm: the sample must move at least this far
    * from the expected value (previous or time-of-day) or beyond the range seen so far. 0 (NAB)
@@ -36,14 +47,20 @@ export interface DetectorOptions {
  * Shipped defaults. Borrowed: the likelihood is Numenta's, the 8 levels CAD OSE's, the 5 %
  * extreme tolerance NAB's numenta detector's, the change memory the mean age of the former
  * 5,000-sample window. Chosen on NAB's 41 shared files (see README, "Threshold and honesty
- * notes"): the seasonal weight 0.2 and the threshold (nab-thresholds.ts).
+ * notes"): the seasonal weight 0.1, the sustained channel's 45 samples, the recurrence count 5,
+ * the warm-up margin 0.2 and the threshold (nab-thresholds.ts). The sustained channel's
+ * recurrence count 3 was set on synthetic weekly series (weekends), not on NAB (where it changes nothing).
  */
 export const DETECTOR_DEFAULTS: Readonly<DetectorOptions> = Object.freeze({
   probationSamples: 750,
   threshold: NAB_SHIPPED_THRESHOLDS.standard,
+  warmUpMargin: 0.2,
   changeHalfLife: 3466,
   extremeTolerance: 0.05,
-  seasonalWeight: 0.2,
+  seasonalWeight: 0.1,
+  sustainedSamples: 45,
+  recurrenceCount: RECURRENCE_DEFAULTS.count,
+  sustainedRecurrenceCount: 3,
   ...CONTEXT_NOVELTY_DEFAULTS,
 });
 
@@ -64,11 +81,16 @@ export interface AnomalyExplanation {
   /** Range of the values seen before this sample. */
   min: number;
   max: number;
-  /** Component scores in [0, 1]: rank surprise of the change, of the time-of-day residual, sequence novelty, anomaly likelihood. */
+  /** Component scores in [0, 1]: rank surprise of the change, of the time-of-day residual, sequence novelty. */
   changeSurprise: number;
   seasonalSurprise: number;
   novelty: number;
+  /** Anomaly likelihood of the point channel (the three surprises over 10 samples; halved when recurring). */
   likelihood: number;
+  /** Anomaly likelihood of the sustained channel (the time-of-day surprise over `sustainedSamples` samples; halved when recurring). */
+  sustainedLikelihood: number;
+  /** A channel's burst is one the series has produced often lately (see `RecurrenceFilter`), so it counts half. */
+  recurring: boolean;
   /** The sample lies outside the range seen so far by more than the tolerance. */
   newExtreme: boolean;
 }
@@ -98,13 +120,21 @@ const OWN_FIELDS = 7;
 
 /**
  * Streaming anomaly detector for one series: one sample at a time, no look-ahead, O(log bins)
- * per sample, ~5 KB of fixed state (`stateBytes`; nothing grows with the series' length).
- * Four views of "normal" give a raw surprise, judged by an HTM-style anomaly likelihood:
+ * per sample, ~6 KB of fixed state (`stateBytes`; nothing grows with the series' length).
+ * Four views of "normal" give surprises in [0, 1]:
  * - forecast residual: how unusual the change from the previous value is (rank among past changes);
  * - time of day: how unusual the distance from this hour's usual value is (rank among past ones);
  * - learned normal behaviour: novelty of the recent sequence of quantised levels;
  * - robust statistics: a value beyond everything seen (by 5 % of the range) scores 1 directly.
- * An alarm holds back further alarms for `refractorySamples`, so one incident is one event.
+ * Two HTM-style anomaly likelihoods judge them on two time scales, and the score is the larger:
+ * the point channel (the three surprises mixed, over 10 samples: spikes, jumps, new patterns)
+ * and the sustained channel (the time-of-day surprise over `sustainedSamples` samples: a day that
+ * does not look like the usual day, an expected rise that never comes). In each, a burst the
+ * series has produced `recurrenceCount` (sustained: `sustainedRecurrenceCount`) times lately
+ * counts half (`RecurrenceFilter`): a nightly spike, a weekend.
+ * An alarm holds back further alarms for `refractorySamples`, so one incident is one event, and
+ * for `warmUpSamples` after the probation an alarm needs `warmUpMargin` more evidence (the
+ * model's ranks and fits are still young).
  *
  * Real streams repeat and reorder samples (clock steps, retried sends); see `SampleStatus` for
  * the policy. A late sample is still scored so a dashboard can show it, but learning from it
@@ -118,6 +148,9 @@ export class StreamingAnomalyDetector {
   private readonly seasonal: SeasonalProfile;
   private readonly novelty: ContextNovelty;
   private readonly likelihood: AnomalyLikelihood;
+  private readonly sustained: AnomalyLikelihood;
+  private readonly recurrence: RecurrenceFilter;
+  private readonly sustainedRecurrence: RecurrenceFilter;
   private index = 0;
   private prev = Number.NaN;
   private prevTs = -Infinity;
@@ -135,8 +168,13 @@ export class StreamingAnomalyDetector {
     if (!(Number.isInteger(refractorySamples) && refractorySamples >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `refractorySamples must be a non-negative integer, got ${refractorySamples}`);
     const minChange = o.minChange ?? 0;
     if (!(minChange >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `minChange must be ≥ 0, got ${minChange}`);
-    this.opts = { ...o, refractorySamples, minChange };
-    this.gate = new AlarmGate(o.threshold, refractorySamples);
+    const warmUpSamples = o.warmUpSamples ?? Math.round(o.probationSamples / 2);
+    if (!(Number.isInteger(warmUpSamples) && warmUpSamples >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `warmUpSamples must be a non-negative integer, got ${warmUpSamples}`);
+    if (!(o.warmUpMargin >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `warmUpMargin must be ≥ 0, got ${o.warmUpMargin}`);
+    if (!(Number.isInteger(o.sustainedSamples) && o.sustainedSamples >= 1)) throw new NovaError('MODELS_INVALID_ARGUMENT', `sustainedSamples must be a positive integer, got ${o.sustainedSamples}`);
+    // recurrenceCount and sustainedRecurrenceCount are checked by RecurrenceFilter.
+    this.opts = { ...o, refractorySamples, minChange, warmUpSamples };
+    this.gate = new AlarmGate(o.threshold, refractorySamples, this.warmUp);
     this.changes = new RankSketch({ halfLife: o.changeHalfLife });
     this.residuals = new RankSketch({ halfLife: o.changeHalfLife });
     this.seasonal = new SeasonalProfile(SEASONAL_PROFILE_DEFAULTS);
@@ -144,6 +182,9 @@ export class StreamingAnomalyDetector {
     // As NAB's numenta detector: learn for half the probation, estimate over the rest.
     const learningSamples = Math.floor(o.probationSamples / 2);
     this.likelihood = new AnomalyLikelihood({ ...LIKELIHOOD_DEFAULTS, learningSamples, estimationStart: o.probationSamples });
+    this.sustained = new AnomalyLikelihood({ ...LIKELIHOOD_DEFAULTS, averagingWindow: o.sustainedSamples, learningSamples, estimationStart: o.probationSamples });
+    this.recurrence = new RecurrenceFilter({ ...RECURRENCE_DEFAULTS, count: o.recurrenceCount, horizon: LIKELIHOOD_DEFAULTS.historicWindow });
+    this.sustainedRecurrence = new RecurrenceFilter({ ...RECURRENCE_DEFAULTS, count: o.sustainedRecurrenceCount, horizon: LIKELIHOOD_DEFAULTS.historicWindow });
   }
 
   /** Samples learned from so far (late and duplicate samples excluded). */
@@ -156,6 +197,11 @@ export class StreamingAnomalyDetector {
     return this.opts.refractorySamples;
   }
 
+  /** Until which sample index an alarm needs the warm-up margin, and the margin (what `AlarmGate` needs to replay a run). */
+  get warmUp(): { until: number; margin: number } {
+    return { until: this.opts.probationSamples + this.opts.warmUpSamples, margin: this.opts.warmUpMargin };
+  }
+
   /** Timestamp of the newest sample learned from (−Infinity before the first). */
   get lastTimestamp(): number {
     return this.prevTs;
@@ -163,7 +209,9 @@ export class StreamingAnomalyDetector {
 
   /** Bytes of state held: the typed arrays and numeric fields of every part, counted, not estimated. */
   get stateBytes(): number {
-    return this.changes.stateBytes + this.residuals.stateBytes + this.seasonal.stateBytes + this.novelty.stateBytes + this.likelihood.stateBytes + this.gate.stateBytes + OWN_FIELDS * 8;
+    return (
+      this.changes.stateBytes + this.residuals.stateBytes + this.seasonal.stateBytes + this.novelty.stateBytes + this.likelihood.stateBytes + this.sustained.stateBytes + this.recurrence.stateBytes + this.gate.stateBytes + OWN_FIELDS * 8
+    );
   }
 
   /** Feeds the next sample; returns its score, alarm flag, status (see `SampleStatus`) and explanation. */
@@ -172,7 +220,7 @@ export class StreamingAnomalyDetector {
     if (!Number.isFinite(ts)) throw new NovaError('ANOMALY_BAD_SAMPLE', `sample with value ${value} has timestamp ${ts}; timestamps must be finite numbers`);
     if (ts > this.prevTs) return this.observe(ts, value, true);
     if (ts === this.prevTs && value === this.prev) {
-      return { score: 0, alarm: false, status: 'duplicate', gate: { score: 0, eligible: false, index: this.index }, explanation: this.explain(value, value, Number.NaN, 0, 0, 0, false, 0, 0) };
+      return { score: 0, alarm: false, status: 'duplicate', gate: { score: 0, eligible: false, index: this.index }, explanation: this.explain(value, value, Number.NaN, 0, 0, 0, false, { point: 0, sustained: 0, recurring: false }, 0) };
     }
     return this.observe(ts, value, false);
   }
@@ -197,13 +245,20 @@ export class StreamingAnomalyDetector {
     const tol = (this.max - this.min) * o.extremeTolerance;
     const newExtreme = this.max > this.min && (value > this.max + tol || value < this.min - tol);
     const raw = newExtreme ? 1 : (1 - o.seasonalWeight) * ((changeSurprise + novelty) / 2) + o.seasonalWeight * seasonalSurprise;
-    const likelihood = learn ? this.likelihood.update(raw) : this.likelihood.peek(raw);
+    const point = learn ? this.likelihood.update(raw) : this.likelihood.peek(raw);
+    const average = learn ? this.likelihood.average : this.likelihood.peekAverage(raw);
+    const filtered = this.recurrence.apply(this.index, average, point, learn);
+    // The sustained channel: the time-of-day surprise judged over hours instead of 10 samples.
+    const sustainedRaw = learn ? this.sustained.update(seasonalSurprise) : this.sustained.peek(seasonalSurprise);
+    const sustainedAverage = learn ? this.sustained.average : this.sustained.peekAverage(seasonalSurprise);
+    const steady = this.sustainedRecurrence.apply(this.index, sustainedAverage, sustainedRaw, learn);
+    const channels = { point: filtered.likelihood, sustained: steady.likelihood, recurring: filtered.recurring || steady.recurring };
 
-    const ungated = this.index < o.probationSamples ? 0 : newExtreme ? 1 : likelihood;
+    const ungated = this.index < o.probationSamples ? 0 : newExtreme ? 1 : Math.max(channels.point, channels.sustained);
     const eligible = learn && this.material(value, deviation, seasonalExpected);
     const gateInput = { score: ungated, eligible, index: this.index };
     const { score, alarm } = this.gate.apply(this.index, ungated, eligible);
-    const explanation = this.explain(value, first ? value : this.prev, seasonalExpected, changeSurprise, seasonalSurprise, novelty, newExtreme, likelihood, score);
+    const explanation = this.explain(value, first ? value : this.prev, seasonalExpected, changeSurprise, seasonalSurprise, novelty, newExtreme, channels, score);
     if (learn) {
       this.min = Math.min(this.min, value);
       this.max = Math.max(this.max, value);
@@ -220,9 +275,19 @@ export class StreamingAnomalyDetector {
     return Math.abs(deviation) >= m || Math.abs(value - seasonalExpected) >= m || value > this.max + m || value < this.min - m;
   }
 
-  private explain(value: number, expected: number, seasonalExpected: number, changeSurprise: number, seasonalSurprise: number, novelty: number, newExtreme: boolean, likelihood: number, score: number): AnomalyExplanation {
+  private explain(
+    value: number,
+    expected: number,
+    seasonalExpected: number,
+    changeSurprise: number,
+    seasonalSurprise: number,
+    novelty: number,
+    newExtreme: boolean,
+    channels: { point: number; sustained: number; recurring: boolean },
+    score: number,
+  ): AnomalyExplanation {
     return {
-      reason: reasonFor(score, newExtreme, changeSurprise, seasonalSurprise, novelty, likelihood),
+      reason: reasonFor(score, newExtreme, changeSurprise, seasonalSurprise, novelty, channels),
       value,
       expected,
       deviation: value - expected,
@@ -233,15 +298,20 @@ export class StreamingAnomalyDetector {
       changeSurprise,
       seasonalSurprise,
       novelty,
-      likelihood,
+      likelihood: channels.point,
+      sustainedLikelihood: channels.sustained,
+      recurring: channels.recurring,
       newExtreme,
     };
   }
 }
 
-function reasonFor(score: number, newExtreme: boolean, change: number, seasonal: number, novelty: number, likelihood: number): AnomalyReason {
+function reasonFor(score: number, newExtreme: boolean, change: number, seasonal: number, novelty: number, channels: { point: number; sustained: number }): AnomalyReason {
   if (score <= 0) return 'none';
   if (newExtreme) return 'new-extreme';
+  // The sustained channel judges hours of distance from the usual day: that is its cause.
+  if (channels.sustained > channels.point) return 'unusual-for-time-of-day';
+  const likelihood = channels.point;
   // The likelihood judges a run; name the component that drove the latest sample, if any did.
   const top = Math.max(change, seasonal, novelty);
   if (top >= 0.5) {

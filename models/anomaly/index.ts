@@ -28,5 +28,6 @@ export {
   type CorpusScore,
 } from './nab-scorer.ts';
 export { prepareCorpus, recordCorpus, gateRuns, detectCorpus, scorePrepared, evaluateDetector, type PreparedCorpus, type RecordedRun } from './nab-evaluation.ts';
-export { AlarmGate } from './alarm-gate.ts';
+export { AlarmGate, type WarmUp } from './alarm-gate.ts';
+export { RecurrenceFilter, RECURRENCE_DEFAULTS, type RecurrenceOptions } from './recurrence.ts';
 export { NAB_SHIPPED_THRESHOLDS, THRESHOLD_GRID, fileScoreGrid, thresholdCurve, selectThreshold, nabCategory, leaveOneCategoryOut, type FileScoreGrid, type HeldOutCategory } from './nab-thresholds.ts';

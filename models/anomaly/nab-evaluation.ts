@@ -1,5 +1,5 @@
 import type { NabCorpus } from './nab-data.ts';
-import { AlarmGate } from './alarm-gate.ts';
+import { AlarmGate, type WarmUp } from './alarm-gate.ts';
 import { StreamingAnomalyDetector, type DetectorOptions } from './detector.ts';
 import { NAB_PROFILES, NAB_PROFILE_NAMES, probationaryLength, rowWeights, scoreCorpus, windowRowRanges, type CorpusScore, type NabProfileName, type RowWeights } from './nab-scorer.ts';
 
@@ -28,6 +28,7 @@ export interface RecordedRun {
   eligible: Uint8Array;
   index: Int32Array;
   refractorySamples: number;
+  warmUp: WarmUp;
 }
 
 /**
@@ -40,7 +41,7 @@ export function recordCorpus(corpus: NabCorpus, options: Partial<DetectorOptions
   return corpus.files.map((f) => {
     const n = f.values.length;
     const d = new StreamingAnomalyDetector({ ...options, probationSamples: probationaryLength(n) });
-    const run: RecordedRun = { scores: new Float64Array(n), eligible: new Uint8Array(n), index: new Int32Array(n), refractorySamples: d.refractorySamples };
+    const run: RecordedRun = { scores: new Float64Array(n), eligible: new Uint8Array(n), index: new Int32Array(n), refractorySamples: d.refractorySamples, warmUp: d.warmUp };
     for (let i = 0; i < n; i++) {
       const g = d.update(f.timestamps[i]!, f.values[i]!).gate;
       run.scores[i] = g.score;
@@ -54,7 +55,7 @@ export function recordCorpus(corpus: NabCorpus, options: Partial<DetectorOptions
 /** The per-row scores the detector would have output at `threshold` (a test holds this to the live detector). */
 export function gateRuns(runs: readonly RecordedRun[], threshold: number): Float64Array[] {
   return runs.map((r) => {
-    const gate = new AlarmGate(threshold, r.refractorySamples);
+    const gate = new AlarmGate(threshold, r.refractorySamples, r.warmUp);
     return Float64Array.from(r.scores, (s, i) => gate.apply(r.index[i]!, s, r.eligible[i] === 1).score);
   });
 }

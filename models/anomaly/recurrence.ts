@@ -1,0 +1,95 @@
+import { NovaError } from '../../core/index.ts';
+
+/** Settings of the recurrence filter. */
+export interface RecurrenceOptions {
+  /** A burst of surprise that at least this many earlier bursts within `horizon` exceeded is recurring (0 turns the filter off). */
+  count: number;
+  /** Samples an earlier burst is remembered for (the likelihood's history: 8,640). */
+  horizon: number;
+  /** Likelihood at or above which a sample belongs to a burst. */
+  burstLevel: number;
+  /** Factor a recurring burst's likelihood is multiplied by. */
+  factor: number;
+}
+
+/** Defaults: five earlier bursts within the likelihood's 8,640-sample history, bursts from likelihood 0.2, halved. */
+export const RECURRENCE_DEFAULTS: Readonly<RecurrenceOptions> = Object.freeze({ count: 5, horizon: 8640, burstLevel: 0.2, factor: 0.5 });
+
+// Bursts remembered: the largest ones, at least `count` of them.
+const CAPACITY = 8;
+
+/**
+ * Learns which bursts of surprise a series produces again and again (a nightly backup spike, a
+ * cron job's load) so they stop alarming once they have happened `count` times, while a burst
+ * larger than those still alarms. A burst is a run of samples whose likelihood reaches
+ * `burstLevel`; what is remembered is its peak averaged surprise (the likelihood's input, so
+ * bursts compare in one unit) and when it ended. A sample whose averaged surprise at least
+ * `count` remembered bursts of the last `horizon` samples exceeded has its likelihood multiplied
+ * by `factor`: it is as surprising as something that happens every few days, not rare.
+ *
+ * The Gaussian the likelihood fits to its history cannot learn this: a series that is calm but
+ * for a spike a day keeps a small variance, so every spike scores as a 4-sigma event.
+ * Fixed state: `CAPACITY` (peak, end) pairs; O(CAPACITY) per sample.
+ */
+export class RecurrenceFilter {
+  private readonly opts: RecurrenceOptions;
+  // [peak, end index] per remembered burst; an empty slot has peak −Infinity.
+  private readonly bursts = new Float64Array(2 * CAPACITY).fill(Number.NEGATIVE_INFINITY);
+  private current = Number.NEGATIVE_INFINITY;
+
+  constructor(opts: RecurrenceOptions = RECURRENCE_DEFAULTS) {
+    if (!(Number.isInteger(opts.count) && opts.count >= 0 && opts.count <= CAPACITY)) throw new NovaError('MODELS_INVALID_ARGUMENT', `recurrence count must be an integer in [0, ${CAPACITY}], got ${opts.count}`);
+    if (!(opts.horizon > 0 && opts.burstLevel > 0 && opts.burstLevel <= 1 && opts.factor >= 0 && opts.factor <= 1)) {
+      throw new NovaError('MODELS_INVALID_ARGUMENT', 'recurrence filter needs horizon > 0, burstLevel in (0, 1], factor in [0, 1]');
+    }
+    this.opts = { ...opts };
+  }
+
+  /** Bytes of state held (the burst table and its two fields). */
+  get stateBytes(): number {
+    return this.bursts.byteLength + 2 * 8;
+  }
+
+  /** Earlier bursts of the last `horizon` samples whose peak exceeds `average`. */
+  exceeding(index: number, average: number): number {
+    let n = 0;
+    for (let i = 0; i < CAPACITY; i++) if (this.bursts[2 * i]! > average && index - this.bursts[2 * i + 1]! < this.opts.horizon) n++;
+    return n;
+  }
+
+  /**
+   * Judges the likelihood of sample `index`, whose averaged surprise was `average`: returns it,
+   * multiplied by `factor` when the burst is recurring. Learns the bursts when `learn` (late samples pass false).
+   */
+  apply(index: number, average: number, likelihood: number, learn: boolean): { likelihood: number; recurring: boolean } {
+    const recurring = this.opts.count > 0 && likelihood > 0 && this.exceeding(index, average) >= this.opts.count;
+    if (learn) {
+      if (likelihood >= this.opts.burstLevel) this.current = Math.max(this.current, average);
+      else if (this.current > Number.NEGATIVE_INFINITY) {
+        this.remember(this.current, index);
+        this.current = Number.NEGATIVE_INFINITY;
+      }
+    }
+    return { likelihood: recurring ? likelihood * this.opts.factor : likelihood, recurring };
+  }
+
+  // Keeps the largest bursts: a free or expired slot first, else the smallest if this one is larger.
+  private remember(peak: number, index: number): void {
+    let slot = -1;
+    let smallest = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < CAPACITY; i++) {
+      const p = this.bursts[2 * i]!;
+      if (p === Number.NEGATIVE_INFINITY || index - this.bursts[2 * i + 1]! >= this.opts.horizon) {
+        slot = i;
+        break;
+      }
+      if (p < smallest) {
+        smallest = p;
+        slot = i;
+      }
+    }
+    if (this.bursts[2 * slot]! !== Number.NEGATIVE_INFINITY && index - this.bursts[2 * slot + 1]! < this.opts.horizon && peak <= smallest) return;
+    this.bursts[2 * slot] = peak;
+    this.bursts[2 * slot + 1] = index;
+  }
+}
