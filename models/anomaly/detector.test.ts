@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { loadConfig } from '../../core/index.ts';
 import {
   AnomalyDetectorBank,
+  AlarmGate,
   AnomalyLikelihood,
   createSeriesDetector,
   DETECTOR_DEFAULTS,
@@ -20,6 +21,7 @@ import {
   probationaryLength,
   RankSketch,
   readNabSeries,
+  RecurrenceFilter,
   recordCorpus,
   scoreSeries,
   selectThreshold,
@@ -186,9 +188,9 @@ test('bad input fails with stable codes', () => {
 test('on the AWS subset the shipped detector scores as the bench reports', { skip: skipNab }, () => {
   const prepared = prepareCorpus(loadNabCorpus(NAB, join(NAB, 'labels', 'combined_windows.json')));
   const r = evaluateDetector(prepared, NAB_SHIPPED_THRESHOLDS);
-  assert.ok(r.standard.normalized >= 75, `standard ${r.standard.normalized}`);
-  assert.ok(r.reward_low_FP_rate.normalized >= 68, `low FP ${r.reward_low_FP_rate.normalized}`);
-  assert.ok(r.reward_low_FN_rate.normalized >= 79, `low FN ${r.reward_low_FN_rate.normalized}`);
+  assert.ok(r.standard.normalized >= 80, `standard ${r.standard.normalized}`);
+  assert.ok(r.reward_low_FP_rate.normalized >= 71, `low FP ${r.reward_low_FP_rate.normalized}`);
+  assert.ok(r.reward_low_FN_rate.normalized >= 84, `low FN ${r.reward_low_FN_rate.normalized}`);
 });
 
 test('on the 41 shared files: the shipped thresholds are what the documented selection picks, and the scores hold', { skip: skipNab }, () => {
@@ -198,10 +200,12 @@ test('on the 41 shared files: the shipped thresholds are what the documented sel
   for (const p of NAB_PROFILE_NAMES) assert.equal(selectThreshold(thresholdCurve(prepared, grid, p)).threshold, NAB_SHIPPED_THRESHOLDS[p], p);
   assert.equal(DETECTOR_DEFAULTS.threshold, NAB_SHIPPED_THRESHOLDS.standard, 'the streams worker runs the standard threshold');
   const r = evaluateDetector(prepared, NAB_SHIPPED_THRESHOLDS, {}, runs);
-  assert.ok(r.standard.normalized >= 71, `standard ${r.standard.normalized}`);
+  // Tracker issue 8's goal: 75 on these files, and a leave-one-category-out estimate close to it.
+  assert.ok(r.standard.normalized >= 76, `standard ${r.standard.normalized}`);
+  assert.ok(r.reward_low_FP_rate.normalized >= 68 && r.reward_low_FN_rate.normalized >= 80, `low FP ${r.reward_low_FP_rate.normalized}, low FN ${r.reward_low_FN_rate.normalized}`);
   const loco = leaveOneCategoryOut(prepared, grid, 'standard');
   assert.equal(loco.categories.length, 5);
-  assert.ok(loco.normalized >= 70, `leave-one-category-out ${loco.normalized}`);
+  assert.ok(loco.normalized >= 75, `leave-one-category-out ${loco.normalized}`);
 });
 
 test('replaying a recorded run through the alarm gate gives the live detector\'s scores at any threshold', () => {
@@ -326,4 +330,88 @@ test('state per series is small and does not grow with the series', () => {
   assert.ok(peak <= 8192, `peak state ${peak} B`);
   assert.equal(d.stateBytes, afterProbation, 'no growth after probation');
   assert.ok(d.stateBytes <= 6 * 1024, `steady state ${d.stateBytes} B`);
+});
+
+// --- Two channels, recurrence, warm-up ---
+
+test('the sustained channel alarms when the daily rise does not come', () => {
+  const rnd = noise(31);
+  // A daily square wave (low at night, high by day); on day 9 the rise never comes: every
+  // value stays inside the usual range, only the time of day makes it wrong.
+  const day = 288;
+  const values = series(12 * day, (i) => {
+    const high = i % day >= 100 && i % day < 200 && Math.floor(i / day) !== 9;
+    return (high ? 80 : 20) + 2 * rnd();
+  });
+  const ts = values.map((_, i) => 1_700_000_000_000 + i * 300_000);
+  const out = scoreSeries(values, { probationSamples: 600 }, ts);
+  const missing = out.slice(9 * day + 100, 9 * day + 200);
+  const hit = missing.find((o) => o.alarm);
+  assert.ok(hit, 'the missing rise alarms');
+  assert.equal(hit!.explanation.reason, 'unusual-for-time-of-day');
+  assert.ok(hit!.explanation.sustainedLikelihood > hit!.explanation.likelihood, 'the sustained channel found it');
+  // The usual days around it raise nothing after the warm-up.
+  const others = out.flatMap((o, i) => (o.alarm && (i < 9 * day || i >= 10 * day) && i >= 900 ? [i] : []));
+  assert.deepEqual(others, []);
+});
+
+test('a spike the series produces every day stops alarming; a new burst still does', () => {
+  const day = 288;
+  // Calm, slightly bursty load with a one-sample spike around the same time every day (heights
+  // vary, the first is the highest, so later ones are no new extremes); on day 14 a six-sample
+  // burst no day has shown.
+  const make = () => {
+    const rnd = noise(37);
+    const jitter = series(20, () => Math.round(2 * rnd()));
+    const heights = [1.6, ...series(19, () => 1.3 + 0.1 * rnd())];
+    return series(16 * day, (i) => {
+      const d = Math.floor(i / day);
+      const base = 0.1 + 0.02 * rnd() + (rnd() > 0.97 ? 0.1 : 0);
+      return i % day === 150 + jitter[d]! ? heights[d]! : d === 14 && i % day >= 200 && i % day < 206 ? 1.3 : base;
+    });
+  };
+  const values = make();
+  const ts = values.map((_, i) => 1_700_000_000_000 + i * 300_000);
+  const dailyAlarmDays = (out: ReturnType<typeof scoreSeries>) => out.flatMap((o, i) => (o.alarm && i % day >= 140 && i % day < 170 ? [Math.floor(i / day)] : []));
+  const out = scoreSeries(values, { probationSamples: 600 }, ts);
+  const unfiltered = scoreSeries(values, { probationSamples: 600, recurrenceCount: 0 }, ts);
+  assert.deepEqual(dailyAlarmDays(out).filter((d) => d >= 10), [], `the daily spike still alarmed on days ${dailyAlarmDays(out).join(',')}`);
+  assert.ok(dailyAlarmDays(unfiltered).some((d) => d >= 10), 'without the recurrence filter it keeps alarming');
+  assert.ok(out.slice(14 * day + 200, 14 * day + 220).some((o) => o.alarm), 'the new burst alarms');
+  assert.ok(out.some((o, i) => i % day >= 140 && i % day < 170 && o.explanation.recurring), 'the daily spike is marked recurring');
+});
+
+test('RecurrenceFilter remembers the largest bursts of its horizon and discounts what several exceeded', () => {
+  const f = new RecurrenceFilter({ count: 2, horizon: 1000, burstLevel: 0.2, factor: 0.5 });
+  let i = 0;
+  // Three bursts peaking at averages 0.5, 0.6 and 0.3 (likelihood ≥ 0.2 while they last).
+  for (const peak of [0.5, 0.6, 0.3]) {
+    for (const avg of [0.2, peak, 0.2]) f.apply(i++, avg, 0.9, true);
+    f.apply(i++, 0.1, 0, true);
+  }
+  assert.equal(f.exceeding(i, 0.4), 2);
+  assert.deepEqual(f.apply(i, 0.45, 0.8, false), { likelihood: 0.4, recurring: true }, 'two earlier bursts exceeded it');
+  assert.deepEqual(f.apply(i, 0.55, 0.8, false), { likelihood: 0.8, recurring: false }, 'only one did');
+  // Past the horizon they are forgotten.
+  assert.equal(f.exceeding(i + 1000, 0.4), 0);
+  assert.throws(() => new RecurrenceFilter({ count: 9, horizon: 10, burstLevel: 0.2, factor: 0.5 }), { code: 'MODELS_INVALID_ARGUMENT' });
+  // Fixed state: many bursts later, the same bytes.
+  const bytes = f.stateBytes;
+  for (let k = 0; k < 500; k++) {
+    f.apply(i++, 0.3 + (k % 7) / 10, 0.9, true);
+    f.apply(i++, 0.1, 0, true);
+  }
+  assert.equal(f.stateBytes, bytes);
+  assert.ok(f.exceeding(i, 0.85) >= 2, 'the largest recent bursts are the ones kept');
+});
+
+test('AlarmGate: during the warm-up an alarm needs the margin on top of the threshold', () => {
+  const gate = new AlarmGate(0.4, 5, { until: 100, margin: 0.2 });
+  assert.deepEqual(gate.apply(10, 0.5, true), { score: 0.4 * (1 - 1e-9), alarm: false }, 'held: below 0.6 while warming up');
+  assert.deepEqual(gate.apply(11, 0.3, true), { score: 0.3, alarm: false });
+  assert.equal(gate.apply(12, 0.7, true).alarm, true, 'clear evidence alarms even while warming up');
+  assert.equal(gate.apply(15, 0.9, true).alarm, false, 'refractory');
+  assert.equal(gate.apply(100, 0.45, true).alarm, true, 'after the warm-up the threshold alone decides');
+  const d = new StreamingAnomalyDetector({ probationSamples: 300 });
+  assert.deepEqual(d.warmUp, { until: 450, margin: DETECTOR_DEFAULTS.warmUpMargin });
 });

@@ -89,7 +89,7 @@ export interface AnomalyExplanation {
   likelihood: number;
   /** Anomaly likelihood of the sustained channel (the time-of-day surprise over `sustainedSamples` samples; halved when recurring). */
   sustainedLikelihood: number;
-  /** A channel's burst is one the series has produced often lately (see `RecurrenceFilter`), so it counts half. */
+  /** The burst of the channel that sets the score is one the series has produced often lately (see `RecurrenceFilter`), so it counts half. */
   recurring: boolean;
   /** The sample lies outside the range seen so far by more than the tolerance. */
   newExtreme: boolean;
@@ -120,7 +120,7 @@ const OWN_FIELDS = 7;
 
 /**
  * Streaming anomaly detector for one series: one sample at a time, no look-ahead, O(log bins)
- * per sample, ~6 KB of fixed state (`stateBytes`; nothing grows with the series' length).
+ * per sample, ~5 KB of fixed state (`stateBytes`; nothing grows with the series' length).
  * Four views of "normal" give surprises in [0, 1]:
  * - forecast residual: how unusual the change from the previous value is (rank among past changes);
  * - time of day: how unusual the distance from this hour's usual value is (rank among past ones);
@@ -210,7 +210,7 @@ export class StreamingAnomalyDetector {
   /** Bytes of state held: the typed arrays and numeric fields of every part, counted, not estimated. */
   get stateBytes(): number {
     return (
-      this.changes.stateBytes + this.residuals.stateBytes + this.seasonal.stateBytes + this.novelty.stateBytes + this.likelihood.stateBytes + this.sustained.stateBytes + this.recurrence.stateBytes + this.gate.stateBytes + OWN_FIELDS * 8
+      this.changes.stateBytes + this.residuals.stateBytes + this.seasonal.stateBytes + this.novelty.stateBytes + this.likelihood.stateBytes + this.sustained.stateBytes + this.recurrence.stateBytes + this.sustainedRecurrence.stateBytes + this.gate.stateBytes + OWN_FIELDS * 8
     );
   }
 
@@ -245,14 +245,14 @@ export class StreamingAnomalyDetector {
     const tol = (this.max - this.min) * o.extremeTolerance;
     const newExtreme = this.max > this.min && (value > this.max + tol || value < this.min - tol);
     const raw = newExtreme ? 1 : (1 - o.seasonalWeight) * ((changeSurprise + novelty) / 2) + o.seasonalWeight * seasonalSurprise;
-    const point = learn ? this.likelihood.update(raw) : this.likelihood.peek(raw);
-    const average = learn ? this.likelihood.average : this.likelihood.peekAverage(raw);
-    const filtered = this.recurrence.apply(this.index, average, point, learn);
-    // The sustained channel: the time-of-day surprise judged over hours instead of 10 samples.
-    const sustainedRaw = learn ? this.sustained.update(seasonalSurprise) : this.sustained.peek(seasonalSurprise);
-    const sustainedAverage = learn ? this.sustained.average : this.sustained.peekAverage(seasonalSurprise);
-    const steady = this.sustainedRecurrence.apply(this.index, sustainedAverage, sustainedRaw, learn);
-    const channels = { point: filtered.likelihood, sustained: steady.likelihood, recurring: filtered.recurring || steady.recurring };
+    // Point channel: the mixed surprise over 10 samples. Sustained channel: the time-of-day
+    // surprise over `sustainedSamples`. Each then discounts bursts it has seen often lately.
+    const pointLikelihood = learn ? this.likelihood.update(raw) : this.likelihood.peek(raw);
+    const point = this.recurrence.apply(this.index, learn ? this.likelihood.average : this.likelihood.peekAverage(raw), pointLikelihood, learn);
+    const sustainedLikelihood = learn ? this.sustained.update(seasonalSurprise) : this.sustained.peek(seasonalSurprise);
+    const sustained = this.sustainedRecurrence.apply(this.index, learn ? this.sustained.average : this.sustained.peekAverage(seasonalSurprise), sustainedLikelihood, learn);
+    // `recurring` describes the channel that sets the score.
+    const channels = { point: point.likelihood, sustained: sustained.likelihood, recurring: point.likelihood >= sustained.likelihood ? point.recurring : sustained.recurring };
 
     const ungated = this.index < o.probationSamples ? 0 : newExtreme ? 1 : Math.max(channels.point, channels.sustained);
     const eligible = learn && this.material(value, deviation, seasonalExpected);

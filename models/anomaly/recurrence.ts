@@ -32,7 +32,11 @@ const CAPACITY = 8;
  * Fixed state: `CAPACITY` (peak, end) pairs; O(CAPACITY) per sample.
  */
 export class RecurrenceFilter {
-  private readonly opts: RecurrenceOptions;
+  // The options as plain fields (no per-series options object: this is per-series state).
+  private readonly count: number;
+  private readonly horizon: number;
+  private readonly burstLevel: number;
+  private readonly factor: number;
   // [peak, end index] per remembered burst; an empty slot has peak −Infinity.
   private readonly bursts = new Float64Array(2 * CAPACITY).fill(Number.NEGATIVE_INFINITY);
   private current = Number.NEGATIVE_INFINITY;
@@ -42,18 +46,21 @@ export class RecurrenceFilter {
     if (!(opts.horizon > 0 && opts.burstLevel > 0 && opts.burstLevel <= 1 && opts.factor >= 0 && opts.factor <= 1)) {
       throw new NovaError('MODELS_INVALID_ARGUMENT', 'recurrence filter needs horizon > 0, burstLevel in (0, 1], factor in [0, 1]');
     }
-    this.opts = { ...opts };
+    this.count = opts.count;
+    this.horizon = opts.horizon;
+    this.burstLevel = opts.burstLevel;
+    this.factor = opts.factor;
   }
 
-  /** Bytes of state held (the burst table and its two fields). */
+  /** Bytes of state held (the burst table and its five numeric fields). */
   get stateBytes(): number {
-    return this.bursts.byteLength + 2 * 8;
+    return this.bursts.byteLength + 5 * 8;
   }
 
   /** Earlier bursts of the last `horizon` samples whose peak exceeds `average`. */
   exceeding(index: number, average: number): number {
     let n = 0;
-    for (let i = 0; i < CAPACITY; i++) if (this.bursts[2 * i]! > average && index - this.bursts[2 * i + 1]! < this.opts.horizon) n++;
+    for (let i = 0; i < CAPACITY; i++) if (this.bursts[2 * i]! > average && index - this.bursts[2 * i + 1]! < this.horizon) n++;
     return n;
   }
 
@@ -62,15 +69,15 @@ export class RecurrenceFilter {
    * multiplied by `factor` when the burst is recurring. Learns the bursts when `learn` (late samples pass false).
    */
   apply(index: number, average: number, likelihood: number, learn: boolean): { likelihood: number; recurring: boolean } {
-    const recurring = this.opts.count > 0 && likelihood > 0 && this.exceeding(index, average) >= this.opts.count;
+    const recurring = this.count > 0 && likelihood > 0 && this.exceeding(index, average) >= this.count;
     if (learn) {
-      if (likelihood >= this.opts.burstLevel) this.current = Math.max(this.current, average);
+      if (likelihood >= this.burstLevel) this.current = Math.max(this.current, average);
       else if (this.current > Number.NEGATIVE_INFINITY) {
         this.remember(this.current, index);
         this.current = Number.NEGATIVE_INFINITY;
       }
     }
-    return { likelihood: recurring ? likelihood * this.opts.factor : likelihood, recurring };
+    return { likelihood: recurring ? likelihood * this.factor : likelihood, recurring };
   }
 
   // Keeps the largest bursts: a free or expired slot first, else the smallest if this one is larger.
@@ -79,7 +86,7 @@ export class RecurrenceFilter {
     let smallest = Number.POSITIVE_INFINITY;
     for (let i = 0; i < CAPACITY; i++) {
       const p = this.bursts[2 * i]!;
-      if (p === Number.NEGATIVE_INFINITY || index - this.bursts[2 * i + 1]! >= this.opts.horizon) {
+      if (p === Number.NEGATIVE_INFINITY || index - this.bursts[2 * i + 1]! >= this.horizon) {
         slot = i;
         break;
       }
@@ -88,7 +95,7 @@ export class RecurrenceFilter {
         slot = i;
       }
     }
-    if (this.bursts[2 * slot]! !== Number.NEGATIVE_INFINITY && index - this.bursts[2 * slot + 1]! < this.opts.horizon && peak <= smallest) return;
+    if (this.bursts[2 * slot]! !== Number.NEGATIVE_INFINITY && index - this.bursts[2 * slot + 1]! < this.horizon && peak <= smallest) return;
     this.bursts[2 * slot] = peak;
     this.bursts[2 * slot + 1] = index;
   }
