@@ -2,7 +2,7 @@ export { UriTemplateDirectory, assertHostId, isActive, type DomainInfo, type Hyp
 export { VirshHypervisor, type VirshOptions } from './virsh.ts';
 export { LibvirtFfiHypervisor, type LibvirtFfiOptions } from './libvirt-ffi.ts';
 export { DEFAULT_HYPERVISOR_ADAPTER, HYPERVISOR_ADAPTERS, hypervisorFactory, parseHypervisorAdapter, type HypervisorAdapter, type HypervisorFactoryOptions } from './hypervisor-factory.ts';
-export { writeTestNode, testNodeXml, testNodeUri, xmlEscape, type TestNodeHost, type TestNodeDomain } from './test-node.ts';
+export { writeTestNode, testNodeXml, testNodeUri, type TestNodeHost, type TestNodeDomain } from './test-node.ts';
 export { dryRunPlan, type DryRunReport, type DryRunResult } from './dry-run.ts';
 export { migrateArgs, activeDomainsArgs, formatCommand, shellQuote, powerOffIntent } from './commands.ts';
 export { ACTUATOR_MIGRATIONS, recordDryRun, dryRunsForPlan, type DryRunRow } from './audit-store.ts';
@@ -14,3 +14,4 @@ export { createEc2CloudProvider } from './ec2-lazy.ts';
 export type { Ec2CloudProvider, Ec2Options, Ec2LaunchRequest } from './ec2.ts';
 export { RedfishHostPower, type RedfishOptions, type RedfishAuth } from './redfish.ts';
 export { LibvirtHostPower, type LibvirtHostPowerOptions } from './host-power-libvirt.ts';
+export { snapshotFromHypervisors, type InventoryHost } from './inventory.ts';

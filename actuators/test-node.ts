@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { NovaError } from '../core/index.ts';
+import { NovaError, xmlEscape } from '../core/index.ts';
 import { assertHostId } from './hypervisor.ts';
 
 /** A host to describe for libvirt's test driver. */
@@ -27,9 +27,6 @@ const TEST_NS = 'http://libvirt.org/schemas/domain/test/1.0';
 const VIR_DOMAIN_SHUTOFF = 5;
 
 /** Escapes text for XML element content and attribute values. */
-export function xmlEscape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
-}
 
 function kib(bytes: number): number {
   return Math.ceil(bytes / 1024);

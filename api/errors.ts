@@ -19,6 +19,20 @@ function fieldOf(err: FastifyError): string | undefined {
   return path || undefined;
 }
 
+/** HTTP status of our typed errors whose code does not say it by suffix. */
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  API_UNAUTHENTICATED: 401,
+  API_FORBIDDEN: 403,
+  API_KEY_INVALID: 400,
+  API_KEY_EXISTS: 409,
+  EXECUTION_TRANSITION_INVALID: 409,
+};
+
+/** Status of a typed error: listed, else 404 for *_NOT_FOUND, 503 when a retry helps, else 500. */
+export function statusOf(err: NovaError): number {
+  return STATUS_BY_CODE[err.code] ?? (err.code.endsWith('_NOT_FOUND') ? 404 : err.retriable ? 503 : 500);
+}
+
 /** Maps validation errors to 400 naming the field, our typed errors to their status, the rest to 500. */
 export function errorHandler(err: FastifyError | NovaError, request: FastifyRequest, reply: FastifyReply): void {
   if ('validation' in err && err.validation) {
@@ -29,11 +43,18 @@ export function errorHandler(err: FastifyError | NovaError, request: FastifyRequ
     return;
   }
   if (err instanceof NovaError) {
-    const status = err.code.endsWith('_NOT_FOUND') ? 404 : err.retriable ? 503 : 500;
-    void reply.status(status).send({ code: err.code, message: err.message, retriable: err.retriable } satisfies ApiErrorBody);
+    const status = statusOf(err);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    const field = typeof err.details?.field === 'string' ? err.details.field : undefined;
+    void reply.status(status).send({ code: err.code, message: err.message, ...(field ? { field } : {}), retriable: err.retriable } satisfies ApiErrorBody);
     return;
   }
   const status = (err as FastifyError).statusCode ?? 500;
+  if (status === 413) {
+    const limit = request.routeOptions.bodyLimit;
+    void reply.status(413).send({ code: 'API_BODY_TOO_LARGE', message: `the request body is larger than this route accepts${limit ? ` (${limit} bytes)` : ''}`, retriable: false } satisfies ApiErrorBody);
+    return;
+  }
   if (status >= 500) request.log.error({ err }, 'request failed');
   void reply.status(status).send({ code: (err as FastifyError).code ?? 'API_INTERNAL', message: status >= 500 ? 'internal error; see the server log' : err.message, retriable: status >= 500 } satisfies ApiErrorBody);
 }

@@ -1,2 +1,20 @@
-export { buildApi, type ApiDeps } from './server.ts';
+export { buildApi, BODY_LIMIT, type ApiDeps } from './server.ts';
 export type { ApiErrorBody } from './errors.ts';
+export { DEFAULT_KEY_CACHE_MS, TOUCH_EVERY_MS, KeyVerifier, apiLogger, scrubUrl, type Caller } from './auth.ts';
+export {
+  API_MIGRATIONS,
+  API_ROLES,
+  KEY_NAME_RE,
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+  pgApiKeyStore,
+  parseApiKey,
+  roleAllows,
+  type ApiRole,
+  type ApiKeyInfo,
+  type ApiKeyStore,
+  type AuthRefusal,
+  type AuthRefusalRow,
+} from './keys.ts';
+export { MAX_PLAN_PAGE, PLAN_BODY_LIMIT, type PlansPort, type PlanSummary } from './plans.ts';

@@ -1,10 +1,15 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../core/index.ts';
 import { NovaError } from '../core/index.ts';
 import type { ActionPlan, PlacementOutcome, VmPlacementRequest } from '../scheduler/index.ts';
+import { apiLogger, authHook, DEFAULT_KEY_CACHE_MS, KeyVerifier } from './auth.ts';
 import { errorHandler } from './errors.ts';
 import { docsPage } from './docs-page.ts';
+import { registerKeyRoutes } from './key-routes.ts';
+import type { ApiKeyStore } from './keys.ts';
+import { registerPlanRoutes, type PlansPort } from './plans.ts';
+import { actionSchema, costSchema, errorResponses, errorSchema } from './schemas.ts';
 
 /** What the routes read; the composition root wires these to PostgreSQL and the servers. */
 export interface ApiDeps {
@@ -15,85 +20,78 @@ export interface ApiDeps {
   placeVm(request: VmPlacementRequest): Promise<PlacementOutcome>;
   /** Each dependency's state: 'ok' or what is wrong with it. */
   health(): Promise<Record<string, string>>;
+  /** Plans and their execution: list, show, approve, reject, execute. */
+  plans: PlansPort;
+  /** API keys and the audit of refused requests. */
+  keys: ApiKeyStore;
+  /** How long a verified key is trusted before the store is asked again (default 30 s): the longest a revocation made elsewhere takes to bite. */
+  keyCacheMs?: number;
   logger: Logger;
 }
 
-const errorSchema = {
-  type: 'object',
-  properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' }, retriable: { type: 'boolean' } },
-  required: ['code', 'message', 'retriable'],
-} as const;
+/** Largest request body any route takes (POST /v1/placements with a long allowedHosts list); plan routes take far less. */
+export const BODY_LIMIT = 256 * 1024;
 
-const actionSchema = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
-    kind: { type: 'string', enum: ['migrate', 'power-off'] },
-    vmId: { type: 'string' }, fromHost: { type: 'string' }, toHost: { type: 'string' }, hostId: { type: 'string' },
-    cpuCores: { type: 'number' }, memBytes: { type: 'number' }, reason: { type: 'string' },
-    cause: { type: 'string' }, estimatedSeconds: { type: 'number' }, costWh: { type: 'number' }, wave: { type: 'integer' },
-    savedWatts: { type: 'number' }, migrationCostWh: { type: 'number' },
-  },
-  required: ['kind', 'reason'],
-} as const;
+/** Security requirement of the authenticated routes: a bearer key, or the same key in X-Api-Key. */
+const SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { apiKey: [] }];
 
-const costSchema = {
-  type: 'object',
-  additionalProperties: true,
-  description:
-    "The plan's cost recommendations (present when the planned snapshot carried cost inputs or VM memory histories; see scheduler/cost/README.md). " +
-    'Prices are in summary.currency, from the configured instance catalog (NOVACRON_CLOUD_CATALOG); the example catalog\'s prices are illustrative.',
-  properties: {
-    rightsizing: {
-      type: 'array',
-      description: 'one recommendation per on-prem VM with enough CPU and memory history (size only: on-prem capacity is freed, money is saved when consolidation frees a host), then per cloud VM (offer and monthly savings)',
-      items: {
-        type: 'object',
-        additionalProperties: true,
-        properties: {
-          vmId: { type: 'string' },
-          location: { type: 'object', additionalProperties: true },
-          action: { type: 'string', enum: ['keep', 'downsize', 'upsize', 'switch', 'no-fit', 'insufficient-data'] },
-          current: { type: 'object', additionalProperties: true, description: 'vcpus, memBytes' },
-          recommended: { type: 'object', nullable: true, additionalProperties: true, description: 'vcpus, memBytes: demand percentile plus headroom, rounded up' },
-          recommendedInstance: { type: 'object', nullable: true, additionalProperties: true, description: 'cloud VMs: the cheapest allowed offer that fits (pricing on-demand or spot)' },
-          monthlySavings: { type: 'number', nullable: true },
-          reason: { type: 'string' },
-        },
-      },
-    },
-    burstOut: { type: 'object', nullable: true, additionalProperties: true, description: 'made only when the moves plan leaves VMs without a host or hosts overloaded: VMs to run in the cloud (suggestions, each with its offer, spot or on-demand, and price), horizon and monthly cost, what still does not fit' },
-    repatriation: { type: 'object', nullable: true, additionalProperties: true, description: 'cloud VMs to bring back onto the fleet as the plan leaves it, each with its host and monthly savings; skipped ones with why' },
-    summary: {
-      type: 'object',
-      additionalProperties: true,
-      description: 'currency, catalogNote, monthlySavings by kind (rightsizing, repatriation, burstOut ≤ 0, total), rightsizing counts and on-prem vCPUs/bytes freed, burstOut and repatriation in brief, spot choices and what they save against on-demand',
-      properties: {
-        currency: { type: 'string', nullable: true },
-        catalogNote: { type: 'string', nullable: true },
-        monthlySavings: { type: 'object', additionalProperties: true, properties: { rightsizing: { type: 'number' }, repatriation: { type: 'number' }, burstOut: { type: 'number' }, total: { type: 'number' } } },
-        rightsizing: { type: 'object', additionalProperties: true },
-        burstOut: { type: 'object', additionalProperties: true },
-        repatriation: { type: 'object', additionalProperties: true },
-        spot: { type: 'object', additionalProperties: true },
-      },
-    },
-  },
-} as const;
-
-/** Builds the HTTP API (not listening yet): thin routes over the deps. */
+/** Builds the HTTP API (not listening yet): thin routes over the deps, every /v1 route behind a key with a role. */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } } });
+  const log = apiLogger(deps.logger);
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+  });
   app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ code: 'API_ROUTE_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}; GET /openapi.json lists the routes`, retriable: false }));
+
+  // Every /v1 route must say which role it needs; the role also goes into the OpenAPI document.
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/v1')) return;
+    const role = route.config?.role;
+    if (!role) throw new Error(`route ${route.method} ${route.url} declares no role (config.role): every /v1 route needs one`);
+    const schema = (route.schema ?? {}) as Record<string, unknown>;
+    const roleNote = `Needs an API key with role ${role} or above.`;
+    route.schema = <FastifySchema>{
+      ...schema,
+      security: SECURITY,
+      'x-required-role': role,
+      description: schema.description ? `${String(schema.description)} ${roleNote}` : roleNote,
+      response: { ...errorResponses(), ...(schema.response as object | undefined) },
+    };
+  });
+
+  const verifier = new KeyVerifier(deps.keys, log, deps.keyCacheMs ?? DEFAULT_KEY_CACHE_MS);
+  app.decorateRequest('caller', null);
+  app.addHook('onRequest', authHook(verifier, deps.keys));
+  // Answers to authenticated calls (a new key's secret among them) are for the caller only.
+  app.addHook('onSend', async (req, reply) => {
+    if (req.caller) void reply.header('cache-control', 'no-store');
+  });
+
   await app.register(swagger, {
     openapi: {
-      info: { title: 'NovaCron API', version: '0.1.0', description: 'Fleet inventory, consolidation recommendations and health.' },
+      info: {
+        title: 'NovaCron API',
+        version: '0.2.0',
+        description: 'Fleet inventory, consolidation recommendations, plans and their approval and execution, placements, health. ' +
+          'Every /v1 route needs an API key (./novacron keys create --name NAME --role viewer|operator|admin), sent as Authorization: Bearer <key> or X-Api-Key: <key>; ' +
+          'viewer reads, operator also approves, rejects and executes plans and places VMs, admin also manages keys. See docs/api.md.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer nck_<id>_<secret>' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'the same key, in X-Api-Key' },
+        },
+      },
     },
   });
 
   app.get('/healthz', {
     schema: {
-      summary: 'Liveness and dependency health',
+      summary: 'Liveness and dependency health (public: no key needed)',
+      security: [],
       response: { 200: { type: 'object', additionalProperties: true }, 503: { type: 'object', additionalProperties: true } },
     },
   }, async (_req, reply) => {
@@ -103,6 +101,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   app.get('/v1/hosts', {
+    config: { role: 'viewer' },
     schema: {
       summary: 'Hosts known from their latest samples, with their current VM count and predicted demand',
       querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 }, offset: { type: 'integer', minimum: 0, default: 0 } } },
@@ -115,6 +114,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   app.get('/v1/recommendations', {
+    config: { role: 'viewer' },
     schema: {
       summary: 'The latest plan: migrations, hosts to power off, expected savings, cost recommendations (rightsizing, burst-out, repatriation, spot), and the dry-run check of each action',
       querystring: {
@@ -153,6 +153,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   app.post('/v1/placements', {
+    config: { role: 'operator' },
     schema: {
       summary: 'Where a new VM should run: the on-prem host that keeps predicted load under target, else the cheapest allowed cloud offer',
       body: {
@@ -164,10 +165,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
           vcpus: { type: 'number', exclusiveMinimum: 0, maximum: 1024 },
           memBytes: { type: 'integer', exclusiveMinimum: 0 },
           expectedCpuCores: { type: 'number', minimum: 0, description: 'predicted p95 CPU in cores; vcpus when absent' },
-          allowedHosts: { type: 'array', items: { type: 'string' }, maxItems: 10000 },
-          allowedProviders: { type: 'array', items: { type: 'string' } },
-          allowedRegions: { type: 'array', items: { type: 'string' } },
-          allowedZones: { type: 'array', items: { type: 'string' } },
+          allowedHosts: { type: 'array', items: { type: 'string', maxLength: 255 }, maxItems: 10000 },
+          allowedProviders: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 32 },
+          allowedRegions: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 256 },
+          allowedZones: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 1024 },
           spotAllowed: { type: 'boolean' },
           target: { type: 'string', enum: ['on-prem', 'cloud', 'any'] },
         },
@@ -179,6 +180,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   }, async (req) => deps.placeVm(req.body as VmPlacementRequest));
 
+  registerPlanRoutes(app, deps.plans);
+  registerKeyRoutes(app, deps.keys, verifier);
+
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/docs', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html').send(docsPage(app.swagger() as OpenApiLike)));
   return app;
@@ -186,5 +190,5 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
 export interface OpenApiLike {
   info: { title: string; version: string };
-  paths: Record<string, Record<string, { summary?: string }>>;
+  paths: Record<string, Record<string, { summary?: string; 'x-required-role'?: string }>>;
 }

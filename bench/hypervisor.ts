@@ -6,7 +6,7 @@
  *     (libvirt.so through koffi; first call opens the connection, later calls reuse it);
  *     also both on the real host A (qemu:///system) with one guest.
  * (b) live migration of a 64 MiB QEMU guest between the two real libvirtd hosts of
- *     test/support/real-hosts.ts (root; Debian packages as `./novacron test` installs them),
+ *     stack/libvirt-hosts.ts (root; Debian packages as `./novacron test` installs them),
  *     A→B and back, with each adapter.
  * Medians over the runs. Last line:
  *   `hypervisor stats_1000_ms_virsh=<ms> stats_1000_ms_ffi=<ms> migration_s=<s>`
@@ -21,7 +21,7 @@ import { DEFAULT_HYPERVISOR_ADAPTER, HYPERVISOR_ADAPTERS, hypervisorFactory, typ
 import type { Hypervisor } from '../actuators/hypervisor.ts';
 import { LibvirtFfiHypervisor } from '../actuators/libvirt-ffi.ts';
 import { writeTestNode } from '../actuators/test-node.ts';
-import { acquireRealHosts } from '../test/support/real-hosts.ts';
+import { acquireRealHosts } from '../stack/index.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, domains: { type: 'string', default: '1000' }, migrations: { type: 'string', default: '3' } } });
 const runs = Number(values.runs);

@@ -1,7 +1,7 @@
-import type { ApiDeps } from '../api/index.ts';
+import { pgApiKeyStore, type ApiDeps, type PlansPort } from '../api/index.ts';
 import { describeError, type Logger, type MessageBus, type PgPool, type QuestDbClient } from '../core/index.ts';
-import { dryRunsForPlan } from '../actuators/index.ts';
-import { latestPlan, listHosts, loadCatalogFile, PlacementState, placeRequest, type InstanceCatalog } from '../scheduler/index.ts';
+import { actionStateCounts, dryRunsForPlan, executionEvents, listExecutions, loadExecution, transitionPlan } from '../actuators/index.ts';
+import { latestPlan, listHosts, loadCatalogFile, loadPlan, PlacementState, placeRequest, type InstanceCatalog } from '../scheduler/index.ts';
 
 async function check(probe: () => Promise<unknown>): Promise<string> {
   try {
@@ -12,10 +12,34 @@ async function check(probe: () => Promise<unknown>): Promise<string> {
   }
 }
 
+/** The plan routes' port: the scheduler's plan store and the executor's state store. */
+export function plansPort(pool: PgPool): PlansPort {
+  return {
+    list: async (opts) => {
+      const rows = await listExecutions(pool, opts);
+      const counts = await actionStateCounts(pool, rows.map((r) => r.planId));
+      return rows.map((r) => ({ ...r, actions: counts.get(r.planId)! }));
+    },
+    load: (id) => loadPlan(pool, id),
+    execution: (id) => loadExecution(pool, id),
+    events: (id) => executionEvents(pool, id),
+    transition: (id, to, actor, reason, expect) => transitionPlan(pool, id, to, actor, reason, expect),
+  };
+}
+
+/** Options of the API's wiring beyond the servers it reads. */
+export interface ApiWiringOptions {
+  /** How long a verified API key is cached (default 30 s): the longest a revocation from elsewhere takes to bite. */
+  keyCacheMs?: number;
+}
+
 /** Wires the API's reads to PostgreSQL, and its health checks to every server it depends on. */
-export function apiDeps(pool: PgPool, questdb: QuestDbClient, bus: MessageBus, logger: Logger, cloudCatalogPath?: string): ApiDeps {
+export function apiDeps(pool: PgPool, questdb: QuestDbClient, bus: MessageBus, logger: Logger, cloudCatalogPath?: string, options: ApiWiringOptions = {}): ApiDeps {
   let catalog: Promise<InstanceCatalog> | undefined;
   return {
+    plans: plansPort(pool),
+    keys: pgApiKeyStore(pool),
+    ...(options.keyCacheMs !== undefined ? { keyCacheMs: options.keyCacheMs } : {}),
     placeVm: async (request) => {
       // Each host's current predicted load (from the latest plan's inventory) stands in for its VMs.
       const hosts = await listHosts(pool);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ALL_MIGRATIONS } from './migrations.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildApi } from '../api/index.ts';
+import { buildApi, createApiKey, revokeApiKey } from '../api/index.ts';
 import { createBus, createPgPool, loadConfig, migrate, questdbPgUrl, questdbTable, QuestDbClient, topicsFor, topicSpecs, type Config, type Logger } from '../core/index.ts';
 import { runFleet, SamplePublisher } from '../ingest/index.ts';
 import { stackUp } from '../stack/index.ts';
@@ -10,6 +10,7 @@ import { apiDeps } from './api-deps.ts';
 import { fleetFor, FLEET_USAGE, parseFleetOptions, stepsFor } from './fleet-options.ts';
 import { formatStatus, say } from './output.ts';
 import { runPlanningCycle } from './planning-cycle.ts';
+import { executeOnTestHosts } from './demo-execution.ts';
 
 const USAGE = `usage: ./novacron demo [options]
 ${FLEET_USAGE}
@@ -20,7 +21,8 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 /**
  * `novacron demo`: the whole flow on the local stack, bounded in time, with progress lines:
  * stack up → simulate (history replayed fast) → Kafka → streams → QuestDB → forecast →
- * plan → dry run on libvirt's test driver → API, then a summary.
+ * plan → dry run on libvirt's test driver → API → a plan approved and executed on two real
+ * libvirtd test hosts, then a summary.
  */
 export async function demoCommand(argv: string[], baseConfig: Config, log: Logger): Promise<number> {
   const opts = parseFleetOptions(argv, USAGE, { 'serve-seconds': '60' });
@@ -39,7 +41,7 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 
-  say('[1/6] stack: PostgreSQL, Kafka, QuestDB');
+  say('[1/7] stack: PostgreSQL, Kafka, QuestDB');
   for (const s of await stackUp(config, log, (l) => say(`      ${l}`))) say(formatStatus(s));
 
   const fleet = fleetFor(opts, config);
@@ -49,8 +51,9 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
   const groupId = `${config.kafka.topicPrefix}-streams`;
   let worker: SampleWorker | undefined;
   let api: Awaited<ReturnType<typeof buildApi>> | undefined;
+  let demoKey: Awaited<ReturnType<typeof createApiKey>> | undefined;
   try {
-    say(`[2/6] topics ${topics.vmSamples}, ${topics.hostSamples}, ${topics.deadLetter}; tables ${questdbTable(config, SAMPLE_TABLES.vm)}, ${questdbTable(config, SAMPLE_TABLES.host)} (recreated)`);
+    say(`[2/7] topics ${topics.vmSamples}, ${topics.hostSamples}, ${topics.deadLetter}; tables ${questdbTable(config, SAMPLE_TABLES.vm)}, ${questdbTable(config, SAMPLE_TABLES.host)} (recreated)`);
     await bus.ensureTopics(topicSpecs(config));
     for (const t of [...Object.values(SAMPLE_TABLES), ANOMALY_TABLE]) await questdb.query(`drop table if exists ${questdbTable(config, t)}`);
     await ensureSampleTables(config, questdb);
@@ -58,13 +61,15 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
 
     worker = await createSampleWorker(config, bus, log, { groupId });
     await worker.start();
+    // The API takes keys only (no default one): the demo makes a viewer key for its run and revokes it at the end.
+    demoKey = await createApiKey(pool, `demo-viewer-${runId}`, 'viewer');
     api = await buildApi(apiDeps(pool, questdb, bus, log, config.cloudCatalogPath));
     await api.listen({ host: config.api.host, port: config.api.port });
 
     const steps = stepsFor(opts, fleet);
     const lastTs = Math.floor(Date.now() / fleet.stepMs) * fleet.stepMs;
     const startTs = lastTs - (steps - 1) * fleet.stepMs;
-    say(`[3/6] simulate: ${opts.source} fleet, ${fleet.hosts.length} hosts, ${fleet.vms.length} VMs, ${steps} five-minute steps ending now (replayed as fast as Kafka takes them)`);
+    say(`[3/7] simulate: ${opts.source} fleet, ${fleet.hosts.length} hosts, ${fleet.vms.length} VMs, ${steps} five-minute steps ending now (replayed as fast as Kafka takes them)`);
     let lastReport = 0;
     const producer = await bus.producer();
     const produced = await runFleet(fleet, new SamplePublisher(producer, topics), {
@@ -77,7 +82,7 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
     }).finally(() => producer.close());
     const total = produced.vmSamples + produced.hostSamples + produced.malformed;
 
-    say(`[4/6] streams: waiting for the consumer group to catch up (${fmt(total)} messages)`);
+    say(`[4/7] streams: waiting for the consumer group to catch up (${fmt(total)} messages)`);
     for (;;) {
       const handled = worker.stats.stored + worker.stats.deadLettered;
       if (handled >= total) break;
@@ -91,14 +96,18 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
     const count = async (t: string) => Number((await questdb.query<{ n: string }>(`select count() n from ${t}`))[0]?.n ?? 0);
     const [vmRows, hostRows] = [await count(vmTable), await count(hostTable)];
 
-    say('[5/6] forecast → consolidation plan → dry run against libvirt (test driver)');
+    // First on the real test hosts, so the simulated fleet's plan (next) is the latest the API serves.
+    say('[5/7] execute: a plan approved and carried out on two real libvirtd test hosts (QEMU guests, live migration)');
+    const execution = await executeOnTestHosts(config, pool, log, say);
+
+    say('[6/7] forecast → consolidation plan → dry run against libvirt (test driver)');
     const cycle = await runPlanningCycle({ config, questdb, pool, log, mirrorTestNodes: true });
     const histories = cycle.snapshot.vms.map((v) => v.cpuHistory?.length ?? 0);
     const migrations = cycle.plan.actions.filter((a) => a.kind === 'migrate').length;
     const powerOffs = cycle.plan.actions.length - migrations;
     const apiUrl = `http://${config.api.host}:${config.api.port}`;
 
-    say(`[6/6] done in ${elapsed()}`);
+    say(`[7/7] done in ${elapsed()}`);
     say('');
     say('summary');
     say(`  samples produced : ${fmt(produced.vmSamples)} VM + ${fmt(produced.hostSamples)} host samples, ${fmt(produced.malformed)} malformed`);
@@ -110,7 +119,10 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
     const savings = cycle.plan.expectedSavings;
     if (savings) say(`  expected savings : ${fmt(Math.round(savings.watts))} W, ${savings.netKWh.toFixed(2)} kWh net over ${savings.horizonHours} h after ${savings.migrationCostWh.toFixed(1)} Wh of migration cost; risk: peak host CPU ${cycle.plan.risk?.peakCpu ? `${Math.round(100 * cycle.plan.risk.peakCpu.utilization)}% on ${cycle.plan.risk.peakCpu.hostId} (target ${Math.round(100 * cycle.plan.risk.peakCpu.target)}%)` : 'n/a'}`);
     say(`  dry run (libvirt): ${cycle.dryRun.ok} actions ok, ${cycle.dryRun.blocked} blocked`);
-    say(`  API              : ${apiUrl}/v1/recommendations  ${apiUrl}/v1/hosts  ${apiUrl}/healthz  docs ${apiUrl}/docs`);
+    for (const line of execution) say(line);
+    say(`  API              : ${apiUrl}/v1/recommendations  ${apiUrl}/v1/plans  ${apiUrl}/v1/hosts (docs ${apiUrl}/docs, health ${apiUrl}/healthz)`);
+    say(`  API key (viewer) : ${demoKey.token}  — revoked when the demo ends; try: curl -H "Authorization: Bearer $KEY" ${apiUrl}/v1/plans`);
+    say(`                     your own keys: ./novacron keys create --name NAME --role viewer|operator|admin`);
     say(`  QuestDB console  : http://${config.questdb.host}:${config.questdb.httpPort}  (try: select * from ${vmTable} limit 10)`);
     say(`  stop the stack   : ./novacron stack down`);
     if (serveSeconds > 0) {
@@ -122,6 +134,7 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
     }
     return 0;
   } finally {
+    if (demoKey) await revokeApiKey(pool, demoKey.key.id).catch(() => undefined);
     await api?.close().catch(() => undefined);
     await worker?.stop().catch(() => undefined);
     await bus.deleteTopics(Object.values(topics)).catch(() => undefined);

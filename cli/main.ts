@@ -17,6 +17,7 @@ usage: ./novacron <command> [options]
   backtest               replay a PlanetLab or Bitbrains trace through our policy and the baselines (--help)
   train                  train the quantile forecaster on QuestDB history; register it (promoted only if it beats the baselines)
   serve                  run the HTTP API
+  keys                   create, list or revoke the API's keys (--help)
 
 Each command takes --help.
   help                   this text
@@ -45,6 +46,10 @@ async function main(argv: string[]): Promise<number> {
       const { executeCommand, plansCommand } = await import('./execute-command.ts');
       return command === 'execute' ? executeCommand(rest, config, log) : plansCommand(rest, config, log);
     }
+    case 'keys': {
+      const { keysCommand } = await import('./keys-command.ts');
+      return keysCommand(rest, config, log);
+    }
     case 'simulate':
     case 'worker':
     case 'serve':
@@ -52,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
     case 'train': {
       const usage: Record<string, string> = {
         worker: 'usage: ./novacron worker   (consumes the sample topics into QuestDB until Ctrl-C)',
-        serve: 'usage: ./novacron serve    (HTTP API on NOVACRON_API_HOST:NOVACRON_API_PORT until Ctrl-C)',
+        serve: 'usage: ./novacron serve    (HTTP API on NOVACRON_API_HOST:NOVACRON_API_PORT until Ctrl-C; every /v1 route needs an API key: ./novacron keys --help, docs/api.md)',
         train: 'usage: ./novacron train    (train + evaluate the forecaster on QuestDB history, register the version in PostgreSQL)',
       };
       if (usage[command] && (rest.includes('--help') || rest.includes('-h'))) return say(usage[command]!), 0;

@@ -1,4 +1,4 @@
-import { buildApi } from '../api/index.ts';
+import { buildApi, listApiKeys } from '../api/index.ts';
 import { ALL_MIGRATIONS } from './migrations.ts';
 import { createBus, createPgPool, migrate, questdbPgUrl, QuestDbClient, topicsFor, topicSpecs, type Config, type Logger } from '../core/index.ts';
 import { runFleet, SamplePublisher } from '../ingest/index.ts';
@@ -75,6 +75,8 @@ export async function serveCommand(_argv: string[], config: Config, log: Logger)
   const api = await buildApi(apiDeps(pool, questdb, createBus(config, log), log, config.cloudCatalogPath));
   const url = await api.listen({ host: config.api.host, port: config.api.port });
   say(`serve: API at ${url} (docs ${url}/docs; Ctrl-C to stop)`);
+  const keys = await listApiKeys(pool);
+  if (!keys.some((k) => k.revokedAt === null)) say('serve: no API key exists yet, so every /v1 route answers 401: ./novacron keys create --name NAME --role viewer|operator|admin');
   await untilSignal();
   await api.close();
   await Promise.all([pool.end(), questdb.close()]);

@@ -7,3 +7,4 @@ export { QuestDbClient, createIlpSender, questdbPgUrl, questdbTable } from './qu
 export { createPgPool, ensureDatabase, postgresReachable, databaseName, maintenanceUrl, migrate, type Migration, type PgPool } from './postgres.ts';
 export { createBus } from './compose.ts';
 export { seededRandom, gaussian } from './random.ts';
+export { xmlEscape } from './xml.ts';

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { xmlEscape } from '../../actuators/test-node.ts';
+import { xmlEscape } from '../core/index.ts';
 
 const run = promisify(execFile);
 

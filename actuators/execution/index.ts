@@ -11,6 +11,7 @@ export {
   migrationsStartedSince,
   runningActions,
   withPlanLock,
+  actionStateCounts,
   type ActionRow,
   type ExecutionRow,
   type ExecutionEvent,

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { NovaError, type Migration, type PgPool } from '../../core/index.ts';
 import type { PlannedAction } from '../../scheduler/index.ts';
-import { checkActionTransition, checkPlanTransition, type ActionState, type PlanState } from './states.ts';
+import { ACTION_STATES, checkActionTransition, checkPlanTransition, type ActionState, type PlanState } from './states.ts';
 
 /**
  * Where execution state lives: one row per plan under execution and per action, every transition
@@ -352,5 +352,22 @@ export async function withPlanLock<T>(pool: PgPool, planId: number, fn: () => Pr
     }
   } finally {
     client.release();
+  }
+}
+
+/** How many of each plan's actions are in each state (one query). */
+export async function actionStateCounts(pool: PgPool, planIds: readonly number[]): Promise<Map<number, Record<ActionState, number>>> {
+  const zero = () => Object.fromEntries(ACTION_STATES.map((s) => [s, 0])) as Record<ActionState, number>;
+  const out = new Map(planIds.map((id) => [id, zero()]));
+  if (planIds.length === 0) return out;
+  try {
+    const r = await pool.query<{ plan_id: string; state: ActionState; n: string }>('select plan_id, state, count(*) n from action_executions where plan_id = any($1::bigint[]) group by plan_id, state', [[...planIds]]);
+    for (const row of r.rows) {
+      const counts = out.get(Number(row.plan_id));
+      if (counts && row.state in counts) counts[row.state] = Number(row.n);
+    }
+    return out;
+  } catch (err) {
+    throw storeError("count the plans' actions", err);
   }
 }

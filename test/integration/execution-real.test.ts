@@ -1,18 +1,17 @@
-// The executor on two real libvirtd hosts with QEMU guests (test/support/real-hosts.ts): a plan
+// The executor on two real libvirtd hosts with QEMU guests (stack/libvirt-hosts.ts): a plan
 // from the scheduler moves a guest from A to B and is verified there; a target that refuses leaves
 // the guest running on A with the step failed; and `kill -9` of an executor process in the middle
 // of a plan, then a restart, finishes the plan without repeating a completed step.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_EXECUTOR_OPTIONS, Executor, executionEvents, hypervisorFactory, loadExecution, proposeExecution, transitionPlan, UriTemplateDirectory, type ActionOutcome, type ExecutorOptions, type Hypervisor } from '../../actuators/index.ts';
+import { DEFAULT_EXECUTOR_OPTIONS, Executor, executionEvents, hypervisorFactory, loadExecution, proposeExecution, snapshotFromHypervisors, transitionPlan, UriTemplateDirectory, type ActionOutcome, type ExecutorOptions, type Hypervisor } from '../../actuators/index.ts';
 import { createLogger, migrate, PROJECT_ROOT } from '../../core/index.ts';
-import { planFleet, savePlan, type FleetSnapshot } from '../../scheduler/index.ts';
+import { planFleet, savePlan } from '../../scheduler/index.ts';
 import { ALL_MIGRATIONS } from '../../cli/migrations.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
-import { acquireRealHosts, type RealHosts } from '../support/real-hosts.ts';
+import { acquireRealHosts, type RealHosts } from '../../stack/index.ts';
 
-const MiB = 2 ** 20;
 const acquired = await acquireRealHosts();
 const skip = 'skip' in acquired ? acquired.skip : false;
 const hosts = 'skip' in acquired ? undefined : (acquired as RealHosts);
@@ -36,17 +35,9 @@ const directory = () => new UriTemplateDirectory('test:///unused/{host}.xml', hy
  * guests to B (an operator's everyday reason to move a VM).
  */
 async function evacuationPlan(guests: string[]): Promise<number> {
-  const dir = directory();
-  const [a, b] = [dir.forHost('host-a'), dir.forHost('host-b')];
-  const [na, nb] = await Promise.all([a.nodeInfo(), b.nodeInfo()]);
-  const snapshot: FleetSnapshot = {
-    takenAt: Date.now(),
-    hosts: [
-      { hostId: 'host-a', cpuCores: na.cpus, memBytes: na.memoryBytes, maintenance: true },
-      { hostId: 'host-b', cpuCores: nb.cpus, memBytes: nb.memoryBytes },
-    ],
-    vms: guests.map((g) => ({ vmId: g, hostId: 'host-a', cpuCores: 0.05, memBytes: 64 * MiB, vcpus: 1 })),
-  };
+  const snapshot = await snapshotFromHypervisors(directory(), [{ hostId: 'host-a', maintenance: true }, { hostId: 'host-b' }], { takenAt: Date.now() });
+  // Only this test's guests (other tests may have guests on the hosts too).
+  snapshot.vms = snapshot.vms.filter((v) => guests.includes(v.vmId));
   const plan = planFleet(snapshot);
   assert.deepEqual(plan.actions.filter((x) => x.kind === 'migrate').map((x) => x.kind === 'migrate' && `${x.vmId} ${x.fromHost}->${x.toHost}`), guests.map((g) => `${g} host-a->host-b`));
   const id = await savePlan(db.pool, plan);

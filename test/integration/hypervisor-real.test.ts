@@ -1,4 +1,4 @@
-// The Hypervisor port against two real libvirtd hosts with QEMU guests (test/support/real-hosts.ts),
+// The Hypervisor port against two real libvirtd hosts with QEMU guests (stack/libvirt-hosts.ts),
 // through each adapter: lifecycle, balloon, vCPUs, bulk stats, live migration with progress, and
 // migrations that fail, time out or are cancelled, which must leave the guest running on its source.
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { hasCode } from '../../core/index.ts';
 import { HYPERVISOR_ADAPTERS, hypervisorFactory } from '../../actuators/hypervisor-factory.ts';
 import type { Hypervisor, MigrationProgress } from '../../actuators/hypervisor.ts';
-import { acquireRealHosts, type RealHosts } from '../support/real-hosts.ts';
+import { acquireRealHosts, type RealHosts } from '../../stack/index.ts';
 
 const MiB = 2 ** 20;
 const acquired = await acquireRealHosts();

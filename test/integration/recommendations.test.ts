@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildApi } from '../../api/index.ts';
+import { buildApi, createApiKey } from '../../api/index.ts';
 import { createIlpSender, migrate, PROJECT_ROOT, questdbTable, topicsFor, topicSpecs, type PgPool } from '../../core/index.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { runFleet, SamplePublisher, SyntheticFleet } from '../../ingest/index.ts';
@@ -25,6 +25,9 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
   let pool: PgPool;
   let worker: SampleWorker;
   let api: Awaited<ReturnType<typeof buildApi>>;
+  // Every /v1 route needs a key; an operator key also may POST /v1/placements.
+  let apiKey: string;
+  const call = (opts: { method: 'GET' | 'POST'; url: string; payload?: object }) => api.inject({ ...opts, headers: { authorization: `Bearer ${apiKey}` } });
 
   // Lightly loaded fleet: consolidation must find savings. 26 h so the seasonal baseline applies.
   const fleet = new SyntheticFleet({ hosts: 8, vmsPerHost: 6, seed: 11, stepMs: 300_000 });
@@ -40,6 +43,7 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     worker = new SampleWorker({ bus, store: new QuestDbSampleStore(await createIlpSender(config), config), topics, groupId: `${topics.vmSamples}-g`, log });
     await worker.start();
     api = await buildApi(apiDeps(pool, questdb, bus, log, join(PROJECT_ROOT, 'scheduler', 'cost', 'catalog.example.json')));
+    apiKey = (await createApiKey(pool, 'recommendations-test', 'operator')).token;
   });
 
   after(async () => {
@@ -57,14 +61,14 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
   });
 
   it('answers 404 with a code before any plan exists, and 400 naming the field for a bad query', async () => {
-    const none = await api.inject({ method: 'GET', url: '/v1/recommendations' });
+    const none = await call({ method: 'GET', url: '/v1/recommendations' });
     assert.equal(none.statusCode, 404);
     assert.equal(none.json().code, 'PLAN_NOT_FOUND');
-    const bad = await api.inject({ method: 'GET', url: '/v1/hosts?limit=abc' });
+    const bad = await call({ method: 'GET', url: '/v1/hosts?limit=abc' });
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json().code, 'API_BAD_REQUEST');
     assert.equal(bad.json().field, 'limit');
-    const unknown = await api.inject({ method: 'GET', url: '/v1/recommendations?include=everything' });
+    const unknown = await call({ method: 'GET', url: '/v1/recommendations?include=everything' });
     assert.equal(unknown.statusCode, 400);
     assert.equal(unknown.json().field, 'include');
   });
@@ -82,7 +86,7 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     // A production decision replays from its saved snapshot to the identical plan (what `plan --save-snapshot` then `--snapshot` do).
     assert.equal(planToJson(planFleet(parseSnapshot(snapshotToJson(cycle.snapshot)))), planToJson(cycle.plan));
 
-    const res = await api.inject({ method: 'GET', url: '/v1/recommendations' });
+    const res = await call({ method: 'GET', url: '/v1/recommendations' });
     assert.equal(res.statusCode, 200);
     const plan = res.json() as ActionPlan & { id: number; dryRun: { status: string }[] };
     assert.equal(plan.id, cycle.planId);
@@ -108,16 +112,16 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
       if (off.has(host.hostId)) assert.equal(vms.length, 0, `${host.hostId} is powered off only when empty`);
     }
 
-    const hosts = await api.inject({ method: 'GET', url: '/v1/hosts' });
+    const hosts = await call({ method: 'GET', url: '/v1/hosts' });
     assert.equal(hosts.statusCode, 200);
     assert.equal(hosts.json().total, fleet.hosts.length);
 
-    const health = await api.inject({ method: 'GET', url: '/healthz' });
+    const health = await call({ method: 'GET', url: '/healthz' });
     assert.equal(health.statusCode, 200);
     assert.deepEqual(health.json().checks, { postgres: 'ok', questdb: 'ok', kafka: 'ok' });
 
     // Placement of new VMs against the inventory the plan stored: on-prem first, then the cloud catalog.
-    const place = (body: object) => api.inject({ method: 'POST', url: '/v1/placements', payload: body });
+    const place = (body: object) => call({ method: 'POST', url: '/v1/placements', payload: body });
     const small = await place({ vmId: 'new-1', vcpus: 2, memBytes: 4 * 1024 ** 3, expectedCpuCores: 0.5 });
     assert.equal(small.statusCode, 200);
     assert.equal(small.json().target, 'host');
@@ -136,7 +140,7 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
       assert.equal(bad.json().field, field);
     }
 
-    const spec = await api.inject({ method: 'GET', url: '/openapi.json' });
+    const spec = await call({ method: 'GET', url: '/openapi.json' });
     assert.ok(spec.json().paths['/v1/recommendations']);
   });
 
@@ -163,7 +167,7 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     const made = planFleet(snapshot);
     const id = await savePlan(pool, made);
 
-    const res = await api.inject({ method: 'GET', url: '/v1/recommendations' });
+    const res = await call({ method: 'GET', url: '/v1/recommendations' });
     assert.equal(res.statusCode, 200);
     const plan = res.json() as ActionPlan & { id: number };
     assert.equal(plan.id, id);
@@ -176,10 +180,10 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     assert.match(cost.summary.catalogNote ?? '', /ILLUSTRATIVE/);
     assert.ok(cost.summary.monthlySavings.burstOut < 0 && cost.summary.spot.recommended === 1);
 
-    const brief = await api.inject({ method: 'GET', url: '/v1/recommendations?include=summary' });
+    const brief = await call({ method: 'GET', url: '/v1/recommendations?include=summary' });
     assert.deepEqual(brief.json().cost, { summary: made.cost!.summary });
 
-    const spec = (await api.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const spec = (await call({ method: 'GET', url: '/openapi.json' })).json();
     const costDoc = spec.paths['/v1/recommendations'].get.responses['200'].content['application/json'].schema.properties.cost;
     assert.deepEqual(Object.keys(costDoc.properties), ['rightsizing', 'burstOut', 'repatriation', 'summary']);
   });

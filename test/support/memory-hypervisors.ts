@@ -3,7 +3,7 @@ import type { DomainInfo, DomainStats, Hypervisor, HypervisorDirectory, MigrateO
 
 /**
  * An in-memory fleet behind the Hypervisor port, for the executor's logic tests (the real
- * libvirt hosts are in real-hosts.ts): domains per host, migrations that take a few
+ * libvirt hosts are in stack/libvirt-hosts.ts): domains per host, migrations that take a few
  * milliseconds, and hooks to make one fail or hang (a crash in the middle of a migration). It
  * records the most migrations that ever ran at once per host, so tests can check the limits.
  */

@@ -1,0 +1,83 @@
+/** JSON schemas shared by the routes (and so by the OpenAPI document). */
+
+/** Body of every non-2xx answer. */
+export const errorSchema = {
+  type: 'object',
+  properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' }, retriable: { type: 'boolean' } },
+  required: ['code', 'message', 'retriable'],
+} as const;
+
+/** One planned action. */
+export const actionSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    kind: { type: 'string', enum: ['migrate', 'power-off'] },
+    vmId: { type: 'string' }, fromHost: { type: 'string' }, toHost: { type: 'string' }, hostId: { type: 'string' },
+    cpuCores: { type: 'number' }, memBytes: { type: 'number' }, reason: { type: 'string' },
+    cause: { type: 'string' }, estimatedSeconds: { type: 'number' }, costWh: { type: 'number' }, wave: { type: 'integer' },
+    savedWatts: { type: 'number' }, migrationCostWh: { type: 'number' },
+  },
+  required: ['kind', 'reason'],
+} as const;
+
+/** A plan's cost section. */
+export const costSchema = {
+  type: 'object',
+  additionalProperties: true,
+  description:
+    "The plan's cost recommendations (present when the planned snapshot carried cost inputs or VM memory histories; see scheduler/cost/README.md). " +
+    'Prices are in summary.currency, from the configured instance catalog (NOVACRON_CLOUD_CATALOG); the example catalog\'s prices are illustrative.',
+  properties: {
+    rightsizing: {
+      type: 'array',
+      description: 'one recommendation per on-prem VM with enough CPU and memory history (size only: on-prem capacity is freed, money is saved when consolidation frees a host), then per cloud VM (offer and monthly savings)',
+      items: {
+        type: 'object',
+        additionalProperties: true,
+        properties: {
+          vmId: { type: 'string' },
+          location: { type: 'object', additionalProperties: true },
+          action: { type: 'string', enum: ['keep', 'downsize', 'upsize', 'switch', 'no-fit', 'insufficient-data'] },
+          current: { type: 'object', additionalProperties: true, description: 'vcpus, memBytes' },
+          recommended: { type: 'object', nullable: true, additionalProperties: true, description: 'vcpus, memBytes: demand percentile plus headroom, rounded up' },
+          recommendedInstance: { type: 'object', nullable: true, additionalProperties: true, description: 'cloud VMs: the cheapest allowed offer that fits (pricing on-demand or spot)' },
+          monthlySavings: { type: 'number', nullable: true },
+          reason: { type: 'string' },
+        },
+      },
+    },
+    burstOut: { type: 'object', nullable: true, additionalProperties: true, description: 'made only when the moves plan leaves VMs without a host or hosts overloaded: VMs to run in the cloud (suggestions, each with its offer, spot or on-demand, and price), horizon and monthly cost, what still does not fit' },
+    repatriation: { type: 'object', nullable: true, additionalProperties: true, description: 'cloud VMs to bring back onto the fleet as the plan leaves it, each with its host and monthly savings; skipped ones with why' },
+    summary: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'currency, catalogNote, monthlySavings by kind (rightsizing, repatriation, burstOut ≤ 0, total), rightsizing counts and on-prem vCPUs/bytes freed, burstOut and repatriation in brief, spot choices and what they save against on-demand',
+      properties: {
+        currency: { type: 'string', nullable: true },
+        catalogNote: { type: 'string', nullable: true },
+        monthlySavings: { type: 'object', additionalProperties: true, properties: { rightsizing: { type: 'number' }, repatriation: { type: 'number' }, burstOut: { type: 'number' }, total: { type: 'number' } } },
+        rightsizing: { type: 'object', additionalProperties: true },
+        burstOut: { type: 'object', additionalProperties: true },
+        repatriation: { type: 'object', additionalProperties: true },
+        spot: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+} as const;
+
+/** The error answers every authenticated route may give (plus what a route adds). */
+export function errorResponses(...statuses: number[]): Record<number, typeof errorSchema> {
+  return Object.fromEntries([400, 401, 403, 503, ...statuses].map((s) => [s, errorSchema]));
+}
+
+/** Path parameter of a numeric id: a positive integer JavaScript and PostgreSQL both hold exactly. */
+export const idParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'plan id (a positive integer)' } },
+} as const;
+
+/** A free-text reason recorded in the audit trail: bounded, and not blank. */
+export const reasonSchema = { type: 'string', minLength: 1, maxLength: 500, pattern: '\\S' } as const;
