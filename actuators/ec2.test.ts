@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { logSink, rejection } from '../test/support/capture.ts';
 import { inspect } from 'node:util';
 import {
   DescribeInstancesCommand,
@@ -16,7 +16,6 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { pino } from 'pino';
 import { hasCode, NovaError } from '../core/index.ts';
 import { createEc2CloudProvider } from './ec2-lazy.ts';
 import { clientTokenFor, Ec2CloudProvider, ec2ErrorToNova, VM_ID_TAG, type Ec2Options } from './ec2.ts';
@@ -39,26 +38,6 @@ function instance(id: string, state: string, more: Partial<Instance> = {}): Inst
   return { InstanceId: id, InstanceType: 'm7i.large', State: { Name: state as never }, Placement: { AvailabilityZone: 'us-east-1a' }, Tags: [{ Key: VM_ID_TAG, Value: 'vm-1' }], ...more };
 }
 
-function logSink() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
-
-async function rejection(p: Promise<unknown>): Promise<NovaError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof NovaError, `expected a NovaError, got ${inspect(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
 
 describe('EC2 adapter (SDK boundary, no AWS)', () => {
   const client = new EC2Client({ region: 'us-east-1', credentials });

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { logSink, rejection } from '../test/support/capture.ts';
 import { inspect } from 'node:util';
-import { pino } from 'pino';
 import { NovaError } from '../core/index.ts';
 import { RedfishHostPower, type RedfishOptions } from './redfish.ts';
 
@@ -139,26 +138,6 @@ class FakeBmc {
   }
 }
 
-function logSink() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
-
-async function rejection(p: Promise<unknown>): Promise<NovaError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof NovaError, `expected a NovaError, got ${inspect(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
 
 const calls = (seen: Seen[]) => seen.map((s) => `${s.method} ${s.path}${s.body === undefined ? '' : ` ${JSON.stringify(s.body)}`}`);
 

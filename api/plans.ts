@@ -3,7 +3,7 @@ import { ACTION_STATES, PLAN_STATES, type ActionState, type ExecutionEvent, type
 import { hasCode, NovaError } from '../core/index.ts';
 import type { ActionPlan } from '../scheduler/index.ts';
 import { actorOf } from './auth.ts';
-import { actionSchema, costSchema, errorResponses, idParams, reasonSchema } from './schemas.ts';
+import { errorResponses, idParams, planProperties, reasonSchema } from './schemas.ts';
 
 /** One plan under execution, as listed: its state and how many of its actions are in each state. */
 export interface PlanSummary {
@@ -150,13 +150,7 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
           type: 'object',
           additionalProperties: true,
           properties: {
-            id: { type: 'integer' }, createdAt: { type: 'string', format: 'date-time' },
-            hostsBefore: { type: 'integer' }, hostsAfter: { type: 'integer' }, hostsSaved: { type: 'integer' },
-            actions: { type: 'array', items: actionSchema },
-            waves: { type: 'array', items: { type: 'array', items: { type: 'integer' } } },
-            expectedSavings: { type: 'object', additionalProperties: true },
-            risk: { type: 'object', additionalProperties: true },
-            cost: costSchema,
+            ...planProperties,
             execution: executionSchema,
           },
         },

@@ -81,3 +81,19 @@ export const idParams = {
 
 /** A free-text reason recorded in the audit trail: bounded, and not blank. */
 export const reasonSchema = { type: 'string', minLength: 1, maxLength: 500, pattern: '\\S' } as const;
+
+/** The stored plan's fields, as GET /v1/recommendations and GET /v1/plans/{id} serve them. */
+export const planProperties = {
+  id: { type: 'integer' },
+  createdAt: { type: 'string', format: 'date-time' },
+  hostsBefore: { type: 'integer' },
+  hostsAfter: { type: 'integer' },
+  hostsSaved: { type: 'integer' },
+  actions: { type: 'array', items: actionSchema },
+  waves: { type: 'array', description: 'action indices that may run concurrently, wave after wave', items: { type: 'array', items: { type: 'integer' } } },
+  expectedSavings: { type: 'object', additionalProperties: true, description: 'hosts, watts, kWh over the horizon, migration cost (Wh), net kWh' },
+  risk: { type: 'object', additionalProperties: true, description: 'peak predicted utilisation, hosts over target, hosts still overloaded, rule violations, migration seconds' },
+  violations: { type: 'array', items: { type: 'object', additionalProperties: true } },
+  deferred: { type: 'array', description: 'moves left for a later plan (over the migration budget)', items: { type: 'object', additionalProperties: true } },
+  cost: costSchema,
+} as const;

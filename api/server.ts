@@ -9,7 +9,7 @@ import { docsPage } from './docs-page.ts';
 import { registerKeyRoutes } from './key-routes.ts';
 import type { ApiKeyStore } from './keys.ts';
 import { registerPlanRoutes, type PlansPort } from './plans.ts';
-import { actionSchema, costSchema, errorResponses, errorSchema } from './schemas.ts';
+import { errorResponses, errorSchema, planProperties } from './schemas.ts';
 
 /** What the routes read; the composition root wires these to PostgreSQL and the servers. */
 export interface ApiDeps {
@@ -127,15 +127,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
           type: 'object',
           additionalProperties: true,
           properties: {
-            id: { type: 'integer' }, createdAt: { type: 'string', format: 'date-time' },
-            hostsBefore: { type: 'integer' }, hostsAfter: { type: 'integer' }, hostsSaved: { type: 'integer' },
-            actions: { type: 'array', items: actionSchema },
-            waves: { type: 'array', description: 'action indices that may run concurrently, wave after wave', items: { type: 'array', items: { type: 'integer' } } },
-            expectedSavings: { type: 'object', additionalProperties: true, description: 'hosts, watts, kWh over the horizon, migration cost (Wh), net kWh' },
-            risk: { type: 'object', additionalProperties: true, description: 'peak predicted utilisation, hosts over target, rule violations, migration seconds' },
-            violations: { type: 'array', items: { type: 'object', additionalProperties: true } },
-            deferred: { type: 'array', description: 'moves left for a later plan (budget or sequencing)', items: { type: 'object', additionalProperties: true } },
-            cost: costSchema,
+            ...planProperties,
             dryRun: { type: 'array', items: { type: 'object', additionalProperties: true } },
           },
         },
