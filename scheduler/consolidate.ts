@@ -1,7 +1,6 @@
 import { spend, type MoveBudget } from './budget.ts';
 import { withinCapacity, type Item } from './fleet-model.ts';
 import type { FleetState } from './fleet-state.ts';
-import { wattsAt } from './power-curve.ts';
 
 /** A host the consolidation pass emptied: what switching it off saves against what moving its VMs costs. */
 export interface Emptied {
@@ -55,7 +54,7 @@ export function consolidate(state: FleetState, budget: MoveBudget): Emptied[] {
 function tryEmpty(state: FleetState, h: number, items: readonly Item[]): Emptied | null {
   const { fleet } = state;
   const mark = state.moves.length;
-  const ownWatts = wattsOf(state, h);
+  const ownWatts = state.watts(h);
   state.markSource(h);
   const targetWatts = new Map<number, number>();
   for (const it of state.largestFirst(items)) {
@@ -65,11 +64,11 @@ function tryEmpty(state: FleetState, h: number, items: readonly Item[]): Emptied
       state.unmarkSource(h);
       return null;
     }
-    if (!targetWatts.has(to)) targetWatts.set(to, wattsOf(state, to));
+    if (!targetWatts.has(to)) targetWatts.set(to, state.watts(to));
     state.moveItem(it, to, 'consolidate');
   }
   let added = 0;
-  for (const [t, before] of targetWatts) added += wattsOf(state, t) - before;
+  for (const [t, before] of targetWatts) added += state.watts(t) - before;
   let costWh = 0;
   for (let i = mark; i < state.moves.length; i++) costWh += fleet.vms[state.moves[i]!.vm]!.costWh;
   const savedWatts = Math.max(0, ownWatts - added);
@@ -80,11 +79,4 @@ function tryEmpty(state: FleetState, h: number, items: readonly Item[]): Emptied
     return null;
   }
   return { host: h, savedWatts, costWh };
-}
-
-/** Host h's draw at its predicted level. */
-export function wattsOf(state: FleetState, h: number): number {
-  const host = state.fleet.hosts[h]!;
-  if (state.lists[h]!.length === 0) return 0;
-  return wattsAt(host.curve, host.cpu > 0 ? state.level[h]! / host.cpu : 1);
 }

@@ -1,9 +1,9 @@
 import { compileRules, type CompiledRules } from './constraints.ts';
 import { forecastDemand, type DemandModel } from './demand.ts';
 import { recentHistory, type RecentHistory } from './hysteresis.ts';
-import { migrationCostWh, migrationSeconds } from './migration-cost.ts';
+import { powerWatts, type LoadCurve } from './cost/model.ts';
+import { estimateMigration } from './migration-cost.ts';
 import { clusterTargets, type ResolvedPolicy } from './policy.ts';
-import { powerCurve, type PowerCurve } from './power-curve.ts';
 import type { FleetSnapshot } from './types.ts';
 
 /** Relative slack on capacity checks, so the order floats are summed in never flips a decision. */
@@ -37,7 +37,8 @@ export interface HostRec {
   memCap: number;
   /** CPU of one core (a VM with n vCPUs uses at most n of them). */
   coreCapacity: number;
-  curve: PowerCurve;
+  /** Its draw against CPU utilisation (the cost model's load curve). */
+  curve: LoadCurve;
   /** Watts per core at full load: lower is more efficient, and filled first. */
   wattsPerCore: number;
   /** Live-migration bandwidth of its link, bytes per second. */
@@ -137,9 +138,9 @@ export function buildFleet(snapshot: FleetSnapshot, policy: ResolvedPolicy): Fle
     const host = hosts[hostIndex.get(v.hostId)!]!;
     const dirty = v.dirtyRateBytesPerSec ?? 0;
     const model = { bandwidth: host.bandwidth, maxSeconds: policy.maxMigrationSeconds, degradationWatts: policy.degradationWatts };
-    const seconds = migrationSeconds(v.transferBytes ?? v.memBytes, dirty, model);
+    const m = estimateMigration(v.transferBytes ?? v.memBytes, dirty, model);
     host.vmCount++;
-    return { index, id: v.vmId, host: host.index, mem: v.memBytes, vcpus: v.vcpus ?? Infinity, dirtyRate: dirty, seconds, costWh: migrationCostWh(seconds, model), nonConverging: dirty >= host.bandwidth, item: -1 };
+    return { index, id: v.vmId, host: host.index, mem: v.memBytes, vcpus: v.vcpus ?? Infinity, dirtyRate: dirty, seconds: m.seconds, costWh: m.costWh, nonConverging: m.nonConverging, item: -1 };
   });
   const items = buildItems(vms, hosts, rules, history);
   return { snapshot, policy, hosts, vms, items, demand, rules, history, clusters };
@@ -153,7 +154,10 @@ function buildHosts(snapshot: FleetSnapshot, policy: ResolvedPolicy): HostRec[] 
     .sort((a, b) => compareIds(a.hostId, b.hostId))
     .map((h, index) => {
       const t = clusterTargets(policy, h.cluster);
-      const curve = powerCurve(h.powerCurveWatts, h.idleWatts ?? policy.hostIdleWatts, h.maxWatts ?? policy.hostMaxWatts);
+      // A measured curve (SPECpower's 11 points), else the straight line from idle to max.
+      const curve: LoadCurve = h.powerCurveWatts
+        ? { kind: 'points', points: h.powerCurveWatts.map((watts, i) => ({ utilization: i / 10, watts })) }
+        : { kind: 'linear', idleWatts: h.idleWatts ?? policy.hostIdleWatts, maxWatts: h.maxWatts ?? policy.hostMaxWatts };
       return {
         index,
         id: h.hostId,
@@ -168,7 +172,7 @@ function buildHosts(snapshot: FleetSnapshot, policy: ResolvedPolicy): HostRec[] 
         memCap: h.memBytes * t.mem,
         coreCapacity: h.coreCapacity ?? 1,
         curve,
-        wattsPerCore: h.cpuCores > 0 ? curve[10]! / h.cpuCores : Infinity,
+        wattsPerCore: h.cpuCores > 0 ? powerWatts(curve, 1) / h.cpuCores : Infinity,
         bandwidth: h.migrationBandwidthBytesPerSec ?? policy.bandwidth,
         vmCount: 0,
         settling: settling.has(h.hostId),

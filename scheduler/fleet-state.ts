@@ -1,3 +1,4 @@
+import { powerWatts } from './cost/model.ts';
 import { FirstFitIndex } from './fit-index.ts';
 import { CAPACITY_TOLERANCE, compareIds, type Fleet, type Item } from './fleet-model.ts';
 import { TargetIndex } from './target-index.ts';
@@ -186,6 +187,14 @@ export class FleetState {
     const cpu = this.fleet.hosts[h]!.cpu;
     const q = l + z * this.sigma(h, extra);
     return cpu > 0 ? q / cpu : q > 0 ? Infinity : 0;
+  }
+
+  /** Host h's draw at its predicted level, watts (0 when it runs nothing: it can be off). */
+  watts(h: number): number {
+    if (!this.isRunning(h)) return 0;
+    const host = this.fleet.hosts[h]!;
+    // A level summed up and down by moves can end a rounding error below 0.
+    return powerWatts(host.curve, host.cpu > 0 ? Math.max(0, this.level[h]! / host.cpu) : 1);
   }
 
   /** VM v's own demand at z is more than its vCPUs can get from host h's cores. */

@@ -5,7 +5,7 @@ export { buildSnapshot } from './snapshot.ts';
 export { SCHEDULER_MIGRATIONS, savePlan, latestPlan, loadPlan, saveInventory, listHosts, type HostInventory } from './plan-store.ts';
 export { PlacementState, type PlacementRequest, type PlacementDecision } from './placement.ts';
 export * from './cost/index.ts';
-export { estimateMigration, migrationSeconds, migrationCostWh, hostWatts, wattsPerCore, powerOffBenefitWh, type MigrationCostModel, type MigrationEstimate } from './migration-cost.ts';
+export { estimateMigration, migrationSeconds, migrationCostWh, type MigrationCostModel, type MigrationEstimate } from './migration-cost.ts';
 export { POLICY_DEFAULTS, resolvePolicy, type ResolvedPolicy } from './policy.ts';
 export { placeRequest, type VmPlacementRequest, type PlacementOutcome } from './place-request.ts';
 export { parseSnapshot, parsePolicy, snapshotToJson, planToJson } from './snapshot-file.ts';

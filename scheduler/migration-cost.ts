@@ -1,5 +1,5 @@
 /**
- * Cost model of live migration and the linear host power model that prices its benefit.
+ * Cost model of live migration (a host's power is the cost model's load curve, cost/model.ts).
  * Pre-copy migration sends the memory, then re-sends what was dirtied meanwhile: the series
  * M/B · (1 + D/B + (D/B)² + …) sums to M / (B − D), and never converges when D ≥ B (libvirt
  * then throttles or switches to post-copy), so the time is capped.
@@ -44,23 +44,4 @@ export function migrationSeconds(memBytes: number, dirtyBytesPerSec: number, mod
 /** Cost of a migration lasting `seconds`: both hosts degraded meanwhile, priced at degradationWatts, in Wh. */
 export function migrationCostWh(seconds: number, model: MigrationCostModel): number {
   return (seconds * HOSTS_PER_MIGRATION * model.degradationWatts) / 3600;
-}
-
-/** A host's draw in the linear power model: idle plus the busy share of the idle-to-max range. */
-export function hostWatts(idleWatts: number, maxWatts: number, cpuLoad: number, cpuCores: number): number {
-  const busy = cpuCores > 0 ? Math.min(1, Math.max(0, cpuLoad / cpuCores)) : 0;
-  return idleWatts + (maxWatts - idleWatts) * busy;
-}
-
-/** Watts one more core of load adds to a host (the slope of the linear model). */
-export function wattsPerCore(idleWatts: number, maxWatts: number, cpuCores: number): number {
-  return cpuCores > 0 ? (maxWatts - idleWatts) / cpuCores : 0;
-}
-
-/**
- * Energy saved by powering a host off over `horizonHours`, in watt-hours: its own draw, less
- * what its VMs' load adds on the hosts they move to (`addedWatts`).
- */
-export function powerOffBenefitWh(ownWatts: number, addedWatts: number, horizonHours: number): number {
-  return Math.max(0, ownWatts - addedWatts) * horizonHours;
 }

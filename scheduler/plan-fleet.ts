@@ -7,7 +7,6 @@ import { buildFleet } from './fleet-model.ts';
 import { FleetState } from './fleet-state.ts';
 import { buildPlan, loadsBefore } from './plan-report.ts';
 import { resolvePolicy, type ResolvedPolicy } from './policy.ts';
-import { isValidCurve } from './power-curve.ts';
 import { relieve } from './relieve.ts';
 import { DEFAULT_POLICY, type ConsolidationPlan, type ConsolidationPolicy, type FleetSnapshot } from './types.ts';
 import { scheduleWaves } from './waves.ts';
@@ -92,6 +91,11 @@ export function validateSnapshot(snapshot: FleetSnapshot, policy: ResolvedPolicy
     for (const [q, c] of Object.entries(v.cpuQuantiles ?? {})) if (!isNonNegative(c)) bad(`VM ${v.vmId} has an invalid ${q} CPU forecast (${c} cores)`);
   }
   for (const m of snapshot.recentMoves ?? []) if (!Number.isFinite(m.at)) bad(`recent move of ${m.vmId} has no valid time (${m.at})`);
+}
+
+/** 11 finite, non-negative, non-decreasing watts (0 %, 10 %, …, 100 % CPU). */
+function isValidCurve(points: readonly number[]): boolean {
+  return points.length === 11 && points.every((w, i) => isNonNegative(w) && (i === 0 || w >= points[i - 1]!));
 }
 
 function isNonNegative(x: number): boolean {

@@ -2,7 +2,6 @@ import type { ForcedOutcome } from './budget.ts';
 import { ruleViolations } from './constraints.ts';
 import { compareIds, withinCapacity, type Fleet, type HostRec, type VmRec } from './fleet-model.ts';
 import type { FleetState, Move } from './fleet-state.ts';
-import { wattsAt } from './power-curve.ts';
 import type {
   ConsolidationPlan,
   ConsolidationPolicy,
@@ -59,7 +58,7 @@ export function loadsBefore(state: FleetState): LoadsBefore {
     out.utilization[h] = state.utilization(h, policy.z);
     out.nowShare[h] = host.cpu > 0 ? state.claims[h]! / host.cpu : 0;
     out.mem[h] = state.mem[h]!;
-    out.watts[h] = state.lists[h]!.length > 0 ? wattsAt(host.curve, host.cpu > 0 ? state.level[h]! / host.cpu : 1) : 0;
+    out.watts[h] = state.watts(h);
     out.overloadWhy.push(state.overloaded(h) ? overloadReason(state, host) : null);
   }
   return out;
@@ -199,8 +198,7 @@ function savings(input: PlanInput, hostsOff: number): PlanSavings {
   let saved = 0;
   for (const host of fleet.hosts) {
     const h = host.index;
-    const after = state.lists[h]!.length > 0 ? wattsAt(host.curve, host.cpu > 0 ? state.level[h]! / host.cpu : 1) : 0;
-    saved += before.watts[h]! - after;
+    saved += before.watts[h]! - state.watts(h);
   }
   let migrationCostWh = 0;
   for (const m of state.moves) migrationCostWh += fleet.vms[m.vm]!.costWh;

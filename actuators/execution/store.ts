@@ -145,6 +145,8 @@ export async function proposeExecution(pool: PgPool, planId: number, actions: re
       await event(c, Number(o.plan_id), null, o.state, 'superseded', actor, `a newer plan (${planId}) saw a newer fleet`);
     }
     const allApproved = actions.length > 0 && autoApproved.every(Boolean);
+    // Power-offs run after the plan's last wave of migrations.
+    const powerOffWave = 1 + Math.max(-1, ...actions.map((a) => (a.kind === 'migrate' ? (a.wave ?? 0) : -1)));
     const state: PlanState = allApproved ? 'approved' : 'proposed';
     await c.query('insert into plan_executions (plan_id, state, reason) values ($1, $2, $3)', [planId, state, allApproved ? 'every action is under full automation' : 'waiting for approval']);
     await event(c, planId, null, null, 'proposed', actor, 'plan stored');
@@ -164,20 +166,13 @@ export async function proposeExecution(pool: PgPool, planId: number, actions: re
           actions.map((a) => (a.kind === 'migrate' ? a.fromHost : null)),
           actions.map((a) => (a.kind === 'migrate' ? a.toHost : null)),
           actions.map((a) => (a.kind === 'power-off' ? a.hostId : null)),
-          actions.map((a, i) => (a.kind === 'migrate' ? (a.wave ?? 0) : powerOffWave(actions, i))),
+          actions.map((a) => (a.kind === 'migrate' ? (a.wave ?? 0) : powerOffWave)),
           actions.map((_, i) => idempotencyKey(planId, i)),
         ],
       );
     }
   });
   return (await loadExecution(pool, planId))!;
-}
-
-// Power-offs run after the plan's last wave of migrations.
-function powerOffWave(actions: readonly PlannedAction[], _index: number): number {
-  let last = -1;
-  for (const a of actions) if (a.kind === 'migrate') last = Math.max(last, a.wave ?? 0);
-  return last + 1;
 }
 
 /** Moves a plan to `to` (checked against its life cycle), with the audit event; returns the state it left. */
