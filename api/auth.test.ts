@@ -144,7 +144,7 @@ test('a /v1 route that declares no role cannot be registered', async () => {
   const { store } = memoryStore();
   const app = await buildApi({
     latestPlan: async () => null, listHosts: async () => [], dryRunsForPlan: async () => [], placeVm: async () => ({ target: 'none', reason: '' }) as never,
-    health: async () => ({}), plans: {} as never, keys: store, logger: pino({ level: 'silent' }),
+    dependencies: {}, plans: {} as never, fleet: {} as never, keys: store, logger: pino({ level: 'silent' }),
   });
   assert.throws(() => app.get('/v1/secret', async () => 'oops'), /declares no role/);
   app.get('/public-but-not-v1', async () => 'fine');
@@ -160,7 +160,7 @@ test('a key store that is down refuses with 503 (retriable) and does not leak it
   };
   const app = await buildApi({
     latestPlan: async () => null, listHosts: async () => [], dryRunsForPlan: async () => [], placeVm: async () => ({ target: 'none', reason: '' }) as never,
-    health: async () => ({}), plans: {} as never, keys: store, logger,
+    dependencies: {}, plans: {} as never, fleet: {} as never, keys: store, logger,
   });
   const res = await app.inject({ url: '/v1/hosts', headers: { authorization: `Bearer ${token}` } });
   assert.equal(res.statusCode, 503);

@@ -26,6 +26,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   API_KEY_INVALID: 400,
   API_KEY_EXISTS: 409,
   EXECUTION_TRANSITION_INVALID: 409,
+  API_RATE_LIMITED: 429,
+  API_BAD_REQUEST: 400,
+  FORECAST_HISTORY_TOO_SHORT: 422,
 };
 
 /** Status of a typed error: listed, else 404 for *_NOT_FOUND, 503 when a retry helps, else 500. */

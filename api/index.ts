@@ -1,4 +1,8 @@
-export { buildApi, BODY_LIMIT, type ApiDeps } from './server.ts';
+export { buildApi, DEFAULT_BODY_LIMIT, type ApiDeps } from './server.ts';
+export { DEFAULT_RATE_LIMIT_PER_MINUTE } from './rate-limit.ts';
+export type { DependencyProbe } from './health.ts';
+export type { StateCounts } from './metrics.ts';
+export { MAX_ANOMALY_WINDOW_DAYS, type FleetReads, type VmForecastBand, type ForecastPoint, type VmRow, type AnomalyRow, type SavingsRow } from './fleet-routes.ts';
 export type { ApiErrorBody } from './errors.ts';
 export { DEFAULT_KEY_CACHE_MS, TOUCH_EVERY_MS, KeyVerifier, apiLogger, scrubUrl, type Caller } from './auth.ts';
 export {

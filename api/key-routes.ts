@@ -14,7 +14,7 @@ const keySchema = {
     lastUsedAt: { type: 'string', format: 'date-time', nullable: true, description: 'written at most once a minute' },
   },
 } as const;
-const keyIdParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', pattern: '^[0-9a-f]{16}$', description: 'key id (16 hex digits; the part after nck_)' } } } as const;
+const keyIdParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', minLength: 16, maxLength: 16, pattern: '^[0-9a-f]{16}$', description: 'key id (16 hex digits; the part after nck_)' } } } as const;
 
 /** Key management and the refusal audit, for admins: the same operations as ./novacron keys. */
 export function registerKeyRoutes(app: FastifyInstance, keys: ApiKeyStore, verifier: KeyVerifier): void {
@@ -33,7 +33,7 @@ export function registerKeyRoutes(app: FastifyInstance, keys: ApiKeyStore, verif
         additionalProperties: false,
         required: ['name', 'role'],
         properties: {
-          name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$', description: 'unique among keys not revoked; recorded as key:<name> in audit trails' },
+          name: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$', description: 'unique among keys not revoked; recorded as key:<name> in audit trails' },
           role: { type: 'string', enum: [...API_ROLES] },
         },
       },

@@ -1,5 +1,26 @@
 /** JSON schemas shared by the routes (and so by the OpenAPI document). */
 
+/**
+ * Physical bounds of the inputs. Every input field is bounded (strings maxLength, arrays
+ * maxItems, numbers minimum and maximum; api/bounds.test.ts walks the OpenAPI document and fails
+ * on a field that is not): a number the planner would multiply or sum must stay finite and
+ * meaningful, and JSON's 1e300 is an "integer" to a validator.
+ */
+export const LIMITS = {
+  /** 64 TiB: more memory than any single VM or host has. */
+  memBytes: 64 * 1024 ** 4,
+  /** vCPUs of one VM (KVM's limit is in this range). */
+  vcpus: 1024,
+  /** Hosts a placement may be restricted to. */
+  allowedHosts: 10_000,
+} as const;
+
+/** A host or VM id: what the agents and libvirt accept (letters, digits, . _ : @ -), at most 253 characters (a DNS name). */
+export const entityIdSchema = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]*$' } as const;
+
+/** A cloud provider, region or zone name, as the instance catalog spells them (e.g. aws, eu-west-1, eu-west-1a). */
+export const cloudNameSchema = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' } as const;
+
 /** Body of every non-2xx answer. */
 export const errorSchema = {
   type: 'object',
@@ -78,6 +99,10 @@ export const idParams = {
   required: ['id'],
   properties: { id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'plan id (a positive integer)' } },
 } as const;
+
+/** Largest page of a list route, and how far an offset may reach. */
+export const MAX_PAGE = 1000;
+export const MAX_OFFSET = 1_000_000;
 
 /** A free-text reason recorded in the audit trail: bounded, and not blank. */
 export const reasonSchema = { type: 'string', minLength: 1, maxLength: 500, pattern: '\\S' } as const;

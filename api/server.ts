@@ -5,11 +5,16 @@ import { NovaError } from '../core/index.ts';
 import type { ActionPlan, PlacementOutcome, VmPlacementRequest } from '../scheduler/index.ts';
 import { apiLogger, authHook, DEFAULT_KEY_CACHE_MS, KeyVerifier } from './auth.ts';
 import { errorHandler } from './errors.ts';
+import { refuseNonFinite } from './finite.ts';
 import { docsPage } from './docs-page.ts';
+import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_READINESS_INTERVAL_MS, ReadinessChecker, registerHealthRoutes, type DependencyProbe } from './health.ts';
+import { ApiMetrics, DEFAULT_STATE_REFRESH_MS, registerMetricsRoute, type StateCounts } from './metrics.ts';
+import { DEFAULT_RATE_LIMIT_PER_MINUTE, registerRateLimit } from './rate-limit.ts';
 import { registerKeyRoutes } from './key-routes.ts';
 import type { ApiKeyStore } from './keys.ts';
 import { registerPlanRoutes, type PlansPort } from './plans.ts';
-import { errorResponses, errorSchema, planProperties } from './schemas.ts';
+import { registerFleetRoutes, type FleetReads } from './fleet-routes.ts';
+import { cloudNameSchema, entityIdSchema, errorResponses, errorSchema, LIMITS, MAX_OFFSET, MAX_PAGE, planProperties } from './schemas.ts';
 
 /** What the routes read; the composition root wires these to PostgreSQL and the servers. */
 export interface ApiDeps {
@@ -18,19 +23,32 @@ export interface ApiDeps {
   dryRunsForPlan(planId: number): Promise<object[]>;
   /** Decides where a new VM goes (on-prem host or cloud offer) against the current inventory. */
   placeVm(request: VmPlacementRequest): Promise<PlacementOutcome>;
-  /** Each dependency's state: 'ok' or what is wrong with it. */
-  health(): Promise<Record<string, string>>;
+  /** A check of each dependency (PostgreSQL, QuestDB, Kafka): resolves when it answers. Run in the background for /readyz, never per request. */
+  dependencies: Record<string, DependencyProbe>;
+  /** Plans and actions counted by state, for /metrics (read in the background every stateRefreshMs). */
+  stateCounts?: () => Promise<StateCounts>;
   /** Plans and their execution: list, show, approve, reject, execute. */
   plans: PlansPort;
+  /** VMs, anomalies and savings over time. */
+  fleet: FleetReads;
   /** API keys and the audit of refused requests. */
   keys: ApiKeyStore;
   /** How long a verified key is trusted before the store is asked again (default 30 s): the longest a revocation made elsewhere takes to bite. */
   keyCacheMs?: number;
+  /** Requests a minute per API key (per address on public routes); 0 = no limit. Default 6000. */
+  rateLimitPerMinute?: number;
+  /** Largest request body of any route, bytes (routes may take less). Default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** How often the dependencies are checked for /readyz (default 5 s), and how long one check may take (default 2 s). */
+  readinessIntervalMs?: number;
+  probeTimeoutMs?: number;
+  /** How often plan and action counts are read for /metrics (default 15 s). */
+  stateRefreshMs?: number;
   logger: Logger;
 }
 
-/** Largest request body any route takes (POST /v1/placements with a long allowedHosts list); plan routes take far less. */
-export const BODY_LIMIT = 256 * 1024;
+/** Default of the largest request body (POST /v1/placements with a long allowedHosts list); plan and key routes take far less. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 /** Security requirement of the authenticated routes: a bearer key, or the same key in X-Api-Key. */
 const SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { apiKey: [] }];
@@ -38,9 +56,10 @@ const SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { apiKey: [] }];
 /** Builds the HTTP API (not listening yet): thin routes over the deps, every /v1 route behind a key with a role. */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const log = apiLogger(deps.logger);
+  const bodyLimit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    bodyLimit: BODY_LIMIT,
+    bodyLimit,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   });
   app.setErrorHandler(errorHandler);
@@ -48,6 +67,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   // Every /v1 route must say which role it needs; the role also goes into the OpenAPI document.
   app.addHook('onRoute', (route) => {
+    // A route's own body limit may be smaller than the configured one, never larger.
+    route.bodyLimit = Math.min(route.bodyLimit ?? bodyLimit, bodyLimit);
     if (!route.url.startsWith('/v1')) return;
     const role = route.config?.role;
     if (!role) throw new Error(`route ${route.method} ${route.url} declares no role (config.role): every /v1 route needs one`);
@@ -62,9 +83,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     };
   });
 
+  // First hook: every request is timed, refused and rate-limited ones included.
+  const metrics = new ApiMetrics(deps.stateCounts, log, deps.stateRefreshMs ?? DEFAULT_STATE_REFRESH_MS);
+  metrics.instrument(app);
   const verifier = new KeyVerifier(deps.keys, log, deps.keyCacheMs ?? DEFAULT_KEY_CACHE_MS);
   app.decorateRequest('caller', null);
   app.addHook('onRequest', authHook(verifier, deps.keys));
+  app.addHook('preHandler', refuseNonFinite);
   // Answers to authenticated calls (a new key's secret among them) are for the caller only.
   app.addHook('onSend', async (req, reply) => {
     if (req.caller) void reply.header('cache-control', 'no-store');
@@ -75,7 +100,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       info: {
         title: 'NovaCron API',
         version: '0.2.0',
-        description: 'Fleet inventory, consolidation recommendations, plans and their approval and execution, placements, health. ' +
+        description: 'Fleet inventory (hosts, VMs, anomalies, forecast bands, savings over time), consolidation recommendations, plans and their approval and execution, placements; ' +
+          'public liveness (/healthz), readiness (/readyz) and Prometheus metrics (/metrics). Requests are rate limited per key (429 with Retry-After). ' +
           'Every /v1 route needs an API key (./novacron keys create --name NAME --role viewer|operator|admin), sent as Authorization: Bearer <key> or X-Api-Key: <key>; ' +
           'viewer reads, operator also approves, rejects and executes plans and places VMs, admin also manages keys. See docs/api.md.',
       },
@@ -88,23 +114,17 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
 
-  app.get('/healthz', {
-    schema: {
-      summary: 'Liveness and dependency health (public: no key needed)',
-      security: [],
-      response: { 200: { type: 'object', additionalProperties: true }, 503: { type: 'object', additionalProperties: true } },
-    },
-  }, async (_req, reply) => {
-    const checks = await deps.health();
-    const ok = Object.values(checks).every((v) => v === 'ok');
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', checks });
-  });
+  // Route hooks run after the authentication hook: the limiter counts per verified key (see rate-limit.ts).
+  await registerRateLimit(app, deps.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE);
+
+  registerHealthRoutes(app, new ReadinessChecker(deps.dependencies, deps.readinessIntervalMs ?? DEFAULT_READINESS_INTERVAL_MS, deps.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS));
+  registerMetricsRoute(app, metrics);
 
   app.get('/v1/hosts', {
     config: { role: 'viewer' },
     schema: {
       summary: 'Hosts known from their latest samples, with their current VM count and predicted demand',
-      querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 }, offset: { type: 'integer', minimum: 0, default: 0 } } },
+      querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: MAX_PAGE }, offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 } } },
       response: { 200: { type: 'object', properties: { hosts: { type: 'array', items: { type: 'object', additionalProperties: true } }, total: { type: 'integer' } } }, 400: errorSchema },
     },
   }, async (req) => {
@@ -153,14 +173,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         additionalProperties: false,
         required: ['vmId', 'vcpus', 'memBytes'],
         properties: {
-          vmId: { type: 'string', minLength: 1, maxLength: 128 },
-          vcpus: { type: 'number', exclusiveMinimum: 0, maximum: 1024 },
-          memBytes: { type: 'integer', exclusiveMinimum: 0 },
-          expectedCpuCores: { type: 'number', minimum: 0, description: 'predicted p95 CPU in cores; vcpus when absent' },
-          allowedHosts: { type: 'array', items: { type: 'string', maxLength: 255 }, maxItems: 10000 },
-          allowedProviders: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 32 },
-          allowedRegions: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 256 },
-          allowedZones: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 1024 },
+          vmId: entityIdSchema,
+          vcpus: { type: 'number', exclusiveMinimum: 0, maximum: LIMITS.vcpus, description: `1 to ${LIMITS.vcpus} (fractions allowed)` },
+          memBytes: { type: 'integer', exclusiveMinimum: 0, maximum: LIMITS.memBytes, description: 'bytes, at most 64 TiB' },
+          expectedCpuCores: { type: 'number', minimum: 0, maximum: LIMITS.vcpus, description: 'predicted p95 CPU in cores; vcpus when absent' },
+          allowedHosts: { type: 'array', items: entityIdSchema, maxItems: LIMITS.allowedHosts },
+          allowedProviders: { type: 'array', items: cloudNameSchema, maxItems: 32 },
+          allowedRegions: { type: 'array', items: cloudNameSchema, maxItems: 256 },
+          allowedZones: { type: 'array', items: cloudNameSchema, maxItems: 1024 },
           spotAllowed: { type: 'boolean' },
           target: { type: 'string', enum: ['on-prem', 'cloud', 'any'] },
         },
@@ -173,6 +193,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   }, async (req) => deps.placeVm(req.body as VmPlacementRequest));
 
   registerPlanRoutes(app, deps.plans);
+  registerFleetRoutes(app, deps.fleet);
   registerKeyRoutes(app, deps.keys, verifier);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -1,16 +1,10 @@
-import { pgApiKeyStore, type ApiDeps, type PlansPort } from '../api/index.ts';
-import { describeError, type Logger, type MessageBus, type PgPool, type QuestDbClient } from '../core/index.ts';
+import { pgApiKeyStore, type ApiDeps, type FleetReads, type ForecastPoint, type PlansPort, type StateCounts, type VmForecastBand } from '../api/index.ts';
+import { forecast as models, type VmHistory } from '../models/index.ts';
+import { FORECAST_MODEL_NAME } from './planning-cycle.ts';
+import { ANOMALY_TABLE, SAMPLE_TABLES } from '../streams/index.ts';
+import { NovaError, type Config, type Logger, type MessageBus, type PgPool, type QuestDbClient } from '../core/index.ts';
 import { actionStateCounts, dryRunsForPlan, executionEvents, listExecutions, loadExecution, transitionPlan } from '../actuators/index.ts';
 import { latestPlan, listHosts, loadCatalogFile, loadPlan, PlacementState, placeRequest, type InstanceCatalog } from '../scheduler/index.ts';
-
-async function check(probe: () => Promise<unknown>): Promise<string> {
-  try {
-    await probe();
-    return 'ok';
-  } catch (err) {
-    return describeError(err);
-  }
-}
 
 /** The plan routes' port: the scheduler's plan store and the executor's state store. */
 export function plansPort(pool: PgPool): PlansPort {
@@ -31,15 +25,147 @@ export function plansPort(pool: PgPool): PlansPort {
 export interface ApiWiringOptions {
   /** How long a verified API key is cached (default 30 s): the longest a revocation from elsewhere takes to bite. */
   keyCacheMs?: number;
+  /** Requests a minute per API key (config api.rateLimitPerMinute); 0 = off. */
+  rateLimitPerMinute?: number;
+  /** Largest request body in bytes (config api.bodyLimitBytes). */
+  bodyLimitBytes?: number;
+  /** Prefix of the QuestDB tables (config questdb.tablePrefix; default none). */
+  tablePrefix?: string;
 }
 
-/** Wires the API's reads to PostgreSQL, and its health checks to every server it depends on. */
+// QuestDB takes a timestamp as microseconds since the epoch; the Date comes from a validated date-time.
+const micros = (d: Date) => `cast(${Math.trunc(d.getTime()) * 1000} as timestamp)`;
+// Timestamps are read as epoch microseconds: the pg driver reads a TIMESTAMP as local time, which would shift it by the process's UTC offset.
+const fromMicros = (us: string | number) => new Date(Math.floor(Number(us) / 1000));
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+/** History read for one VM's forecast: the model's inputs reach a day back from each horizon (yesterday at the target). */
+const FORECAST_LOOKBACK_MS = 2 * 86_400_000;
+/** How long the serving model is kept in memory before the registry is asked again (a newly promoted version is served within this). */
+const MODEL_CACHE_MS = 60_000;
+
+/** A VM's forecast band from the serving quantile model, on its last two days of samples. */
+function vmForecaster(pool: PgPool, questdb: QuestDbClient, vmTable: string): (vmId: string) => Promise<VmForecastBand> {
+  let cached: { until: number; model: Promise<Awaited<ReturnType<typeof models.servingModel>>> } | undefined;
+  const serving = () => {
+    if (!cached || cached.until < Date.now()) {
+      const model = models.servingModel(pool, FORECAST_MODEL_NAME);
+      cached = { until: Date.now() + MODEL_CACHE_MS, model };
+      // Only a model found is kept: the first promoted version is served as soon as it exists.
+      model.then((m) => { if (!m) cached = undefined; }, () => { cached = undefined; });
+    }
+    return cached.model;
+  };
+  return async (vmId) => {
+    const stored = await serving();
+    if (!stored) throw new NovaError('FORECAST_MODEL_NOT_FOUND', `no forecast model "${FORECAST_MODEL_NAME}" is promoted yet: ./novacron train trains one on the fleet history and promotes it if it beats the baselines`);
+    const since = Date.now() - FORECAST_LOOKBACK_MS;
+    const rows = await questdb.query<{ host_id: string; ts_us: string; cpu_used_cores: number; vcpus: number; mem_used_bytes: string; mem_total_bytes: string }>(
+      `select host_id, cast(ts as long) ts_us, cpu_used_cores, vcpus, mem_used_bytes, mem_total_bytes from ${vmTable} where vm_id = $1 and ts > cast(${since * 1000} as timestamp) order by ts`,
+      [vmId],
+    );
+    const last = rows.at(-1);
+    if (!last) throw new NovaError('VM_NOT_FOUND', `VM ${vmId} has no sample in the last two days; GET /v1/vms lists the VMs seen`, { details: { vmId } });
+    const history: VmHistory = {
+      vmId, hostId: last.host_id, vcpus: last.vcpus, memTotalBytes: Number(last.mem_total_bytes),
+      points: rows.map((r) => ({ ts: Math.floor(Number(r.ts_us) / 1000), cpuCores: r.cpu_used_cores, memBytes: Number(r.mem_used_bytes) })),
+    };
+    const { spec } = stored.model;
+    const series = models.historiesToSeries([history]);
+    const { forecasts } = await models.forecastBatch(stored.model, series, 'js');
+    const byId = new Map(forecasts.map((f) => [f.id, f]));
+    const band = (kind: 'cpu' | 'mem', cap: number): ForecastPoint[] => {
+      const f = byId.get(`fleet/${vmId}/${kind}`);
+      const s = series.find((x) => x.id === `fleet/${vmId}/${kind}`)!;
+      if (!f) throw new NovaError('FORECAST_HISTORY_TOO_SHORT', `VM ${vmId} lacks ${spec.lags} five-minute samples in a row up to its latest one (${spec.lags * spec.stepSec / 60} minutes of history); its forecast needs them`, { details: { vmId } });
+      const originSec = s.startSec + f.origin * spec.stepSec;
+      // The model's quantiles, held within what the VM can use (as the planner does).
+      const clamp = (v: number) => Math.min(Math.max(v, 0), cap);
+      return spec.horizons.map((h, j) => ({
+        horizonMinutes: (h * spec.stepSec) / 60,
+        at: new Date((originSec + h * spec.stepSec) * 1000),
+        ...Object.fromEntries(spec.quantiles.map((q, k) => [`p${Math.round(q * 100)}`, clamp(f.quantiles[j]![k]!)])),
+      }) as ForecastPoint);
+    };
+    const cpu = band('cpu', history.vcpus);
+    const mem = band('mem', history.memTotalBytes);
+    const cpuSeries = series.find((x) => x.id === `fleet/${vmId}/cpu`)!;
+    const origin = new Date((cpuSeries.startSec + (cpuSeries.values.length - 1) * spec.stepSec) * 1000);
+    return { vmId, hostId: history.hostId, model: { name: stored.name, version: stored.version }, origin, cpu, mem };
+  };
+}
+
+/** The fleet read routes' port: VMs and anomalies from QuestDB, savings from the plans in PostgreSQL. */
+export function fleetReads(pool: PgPool, questdb: QuestDbClient, tablePrefix = ''): FleetReads {
+  const vmTable = `${tablePrefix}${SAMPLE_TABLES.vm}`;
+  const anomalyTable = `${tablePrefix}${ANOMALY_TABLE}`;
+  return {
+    forecast: vmForecaster(pool, questdb, vmTable),
+    vms: async ({ limit, offset, hostId, seenWithinHours }) => {
+      // Integers below are validated bounds (limit, offset, hours); the host id is a bound parameter.
+      const rows = await questdb.query<{ vm_id: string; host_id: string; ts_us: string; cpu_used_cores: number; vcpus: number; mem_used_bytes: string; mem_total_bytes: string }>(
+        `select * from (
+           select vm_id, host_id, ts, cast(ts as long) ts_us, cpu_used_cores, vcpus, mem_used_bytes, mem_total_bytes from ${vmTable}
+           where ts > dateadd('h', -${Math.trunc(seenWithinHours)}, now()) latest on ts partition by vm_id
+         ) ${hostId ? 'where host_id = $1' : ''} order by vm_id limit ${Math.trunc(offset)}, ${Math.trunc(offset + limit)}`,
+        hostId ? [hostId] : [],
+      );
+      return rows.map((r) => ({ vmId: r.vm_id, hostId: r.host_id, lastSeen: fromMicros(r.ts_us), cpuUsedCores: r.cpu_used_cores, vcpus: r.vcpus, memUsedBytes: Number(r.mem_used_bytes), memTotalBytes: Number(r.mem_total_bytes) }));
+    },
+    anomalies: async ({ limit, offset, vmId, hostId, from, to }) => {
+      const params: string[] = [];
+      const where = [`ts >= ${micros(from)}`, `ts < ${micros(to)}`];
+      if (vmId) where.push(`vm_id = $${params.push(vmId)}`);
+      if (hostId) where.push(`host_id = $${params.push(hostId)}`);
+      const rows = await questdb.query<{ ts_us: string; host_id: string; vm_id: string; metric: string; value: number; expected: number; score: number; explanation: string }>(
+        `select cast(ts as long) ts_us, host_id, vm_id, metric, value, expected, score, explanation from ${anomalyTable} where ${where.join(' and ')} order by ts desc, vm_id, metric limit ${Math.trunc(offset)}, ${Math.trunc(offset + limit)}`,
+        params,
+      );
+      return rows.map((r) => ({ at: fromMicros(r.ts_us), hostId: r.host_id, vmId: r.vm_id, metric: r.metric, value: r.value, expected: r.expected, score: r.score, explanation: r.explanation ?? '' }));
+    },
+    savings: async ({ limit, beforePlanId, from, to }) => {
+      const r = await pool.query<{ id: string; created_at: Date; hosts_saved: number; savings: Record<string, unknown> | null; monthly: unknown; currency: string | null; state: string | null }>(
+        `select p.id, p.created_at, p.hosts_saved, p.explanation->'expectedSavings' savings,
+                p.explanation->'cost'->'summary'->'monthlySavings'->'total' monthly, p.explanation->'cost'->'summary'->>'currency' currency, e.state
+           from plans p left join plan_executions e on e.plan_id = p.id
+          where ($1::bigint is null or p.id < $1) and ($2::timestamptz is null or p.created_at >= $2) and ($3::timestamptz is null or p.created_at < $3)
+          order by p.id desc limit $4`,
+        [beforePlanId ?? null, from ?? null, to ?? null, limit],
+      );
+      return r.rows.map((row) => ({
+        planId: Number(row.id), createdAt: row.created_at, hostsSaved: row.hosts_saved,
+        watts: num(row.savings?.watts), kWh: num(row.savings?.kWh), netKWh: num(row.savings?.netKWh), horizonHours: num(row.savings?.horizonHours),
+        monthlySavings: num(row.monthly), currency: row.currency, state: row.state,
+      }));
+    },
+  };
+}
+
+/** Plans (by execution state) and actions (by state), counted in PostgreSQL for /metrics. */
+export async function stateCounts(pool: PgPool): Promise<StateCounts> {
+  const [plans, actions] = await Promise.all([
+    pool.query<{ state: string; n: string }>('select state, count(*) n from plan_executions group by state'),
+    pool.query<{ state: string; n: string }>('select state, count(*) n from action_executions group by state'),
+  ]);
+  const byState = (rows: { state: string; n: string }[]) => Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  return { plans: byState(plans.rows), actions: byState(actions.rows) };
+}
+
+/** Wires the API's reads to PostgreSQL, and its readiness checks to every server it depends on. */
+/** The API's limits and table prefix as the configuration sets them (serve and demo alike). */
+export function apiOptionsFrom(config: Config): ApiWiringOptions {
+  return { rateLimitPerMinute: config.api.rateLimitPerMinute, bodyLimitBytes: config.api.bodyLimitBytes, tablePrefix: config.questdb.tablePrefix };
+}
+
 export function apiDeps(pool: PgPool, questdb: QuestDbClient, bus: MessageBus, logger: Logger, cloudCatalogPath?: string, options: ApiWiringOptions = {}): ApiDeps {
   let catalog: Promise<InstanceCatalog> | undefined;
   return {
     plans: plansPort(pool),
+    fleet: fleetReads(pool, questdb, options.tablePrefix),
     keys: pgApiKeyStore(pool),
     ...(options.keyCacheMs !== undefined ? { keyCacheMs: options.keyCacheMs } : {}),
+    ...(options.rateLimitPerMinute !== undefined ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
+    ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
     placeVm: async (request) => {
       // Each host's current predicted load (from the latest plan's inventory) stands in for its VMs.
       const hosts = await listHosts(pool);
@@ -55,13 +181,12 @@ export function apiDeps(pool: PgPool, questdb: QuestDbClient, bus: MessageBus, l
     latestPlan: () => latestPlan(pool),
     listHosts: () => listHosts(pool),
     dryRunsForPlan: (planId) => dryRunsForPlan(pool, planId),
-    health: async () => {
-      const [postgres, questdbState, kafka] = await Promise.all([
-        check(() => pool.query('select 1')),
-        check(() => questdb.query('select 1')),
-        check(() => bus.ensureTopics([])),
-      ]);
-      return { postgres, questdb: questdbState, kafka };
+    // Run by the API's background readiness checker (every few seconds), never per request.
+    dependencies: {
+      postgres: () => pool.query('select 1'),
+      questdb: () => questdb.query('select 1'),
+      kafka: () => bus.ensureTopics([]),
     },
+    stateCounts: () => stateCounts(pool),
   };
 }

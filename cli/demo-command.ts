@@ -6,7 +6,7 @@ import { createBus, createPgPool, loadConfig, migrate, questdbPgUrl, questdbTabl
 import { runFleet, SamplePublisher } from '../ingest/index.ts';
 import { stackUp } from '../stack/index.ts';
 import { ANOMALY_TABLE, createSampleWorker, ensureSampleTables, SAMPLE_TABLES, type SampleWorker } from '../streams/index.ts';
-import { apiDeps } from './api-deps.ts';
+import { apiDeps, apiOptionsFrom } from './api-deps.ts';
 import { fleetFor, FLEET_USAGE, parseFleetOptions, stepsFor } from './fleet-options.ts';
 import { formatStatus, say } from './output.ts';
 import { runPlanningCycle } from './planning-cycle.ts';
@@ -63,7 +63,7 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
     await worker.start();
     // The API takes keys only (no default one): the demo makes a viewer key for its run and revokes it at the end.
     demoKey = await createApiKey(pool, `demo-viewer-${runId}`, 'viewer');
-    api = await buildApi(apiDeps(pool, questdb, bus, log, config.cloudCatalogPath));
+    api = await buildApi(apiDeps(pool, questdb, bus, log, config.cloudCatalogPath, apiOptionsFrom(config)));
     await api.listen({ host: config.api.host, port: config.api.port });
 
     const steps = stepsFor(opts, fleet);

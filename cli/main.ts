@@ -11,6 +11,8 @@ usage: ./novacron <command> [options]
   test [files]           install, typecheck, stack up, run the tests (what CI runs)
   simulate               produce a synthetic or PlanetLab fleet's samples to Kafka
   worker                 run the streams consumer (Kafka → validate/DLQ → QuestDB)
+  agent                  the host agent: this host (procfs) + its libvirt VMs → samples to Kafka (--help)
+  collectd-config        print a collectd.conf that feeds this host's VMs to NovaCron via Kafka (--help)
   plan                   forecast, plan, dry-run against libvirt, store it; or replan a saved snapshot (--help)
   plans                  list, show, approve or reject stored plans (--help)
   execute                the executor: carry approved plans out on the hypervisors, crash-safe (--help)
@@ -36,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger(`novacron-${command}`, level);
   switch (command) {
     case 'stack':
-      return stackCommand(rest[0], config, log);
+      return stackCommand(rest[0], config, log, rest.slice(1));
     case 'demo': {
       const { demoCommand } = await import('./demo-command.ts');
       return demoCommand(rest, config, log);
@@ -45,6 +47,14 @@ async function main(argv: string[]): Promise<number> {
     case 'plans': {
       const { executeCommand, plansCommand } = await import('./execute-command.ts');
       return command === 'execute' ? executeCommand(rest, config, log) : plansCommand(rest, config, log);
+    }
+    case 'agent': {
+      const { agentCommand } = await import('./agent-command.ts');
+      return agentCommand(rest, config, log);
+    }
+    case 'collectd-config': {
+      const { collectdConfigCommand } = await import('./collectd-command.ts');
+      return collectdConfigCommand(rest, config, log);
     }
     case 'keys': {
       const { keysCommand } = await import('./keys-command.ts');

@@ -33,6 +33,8 @@ export interface ConsumerOptions {
   groupId: string;
   topics: string[];
   fromBeginning?: boolean;
+  /** How long the group waits for a silent member before it rebalances (adapter default when absent). */
+  sessionTimeoutMs?: number;
 }
 
 /**
@@ -44,11 +46,22 @@ export type BatchHandler = (batch: IncomingBatch, heartbeat: () => Promise<void>
 export interface BusConsumer {
   start(handler: BatchHandler): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Stops fetching from every subscribed topic (the member stays in the group; the running
+   * handler goes on). Optional: a consumer without it simply keeps its fetch position.
+   */
+  pause?(): void;
+  /** Fetches again after `pause`. */
+  resume?(): void;
 }
 
 export interface TopicSpec {
   topic: string;
   partitions: number;
+  /** Copies of each partition (broker default when absent). */
+  replicationFactor?: number;
+  /** Topic-level configs, e.g. min.insync.replicas. */
+  configEntries?: { name: string; value: string }[];
 }
 
 export interface MessageBus {

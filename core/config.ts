@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -24,6 +24,24 @@ const ConfigSchema = z.object({
     clientId: z.string().min(1),
     topicPrefix: z.string(),
     partitions: z.coerce.number().int().min(1),
+    /** Copies of each partition of the topics NovaCron creates (3 on a production cluster). */
+    replication: z.coerce.number().int().min(1).max(32),
+    /** min.insync.replicas of those topics: acks=all writes fail rather than land on fewer copies. */
+    minInsync: z.coerce.number().int().min(1).max(32),
+    /** A consumer silent this long is dropped from its group (Kafka's session.timeout.ms). */
+    sessionTimeoutMs: z.coerce.number().int().min(1_000).max(3_600_000),
+    /** Brokers the local stack runs: 1 (one KRaft node) or 3 (a replicated cluster; see docs/faults.md). */
+    nodes: z.coerce.number().int().refine((n) => n === 1 || n === 3, 'must be 1 or 3'),
+    /** Which MessageBus adapter talks to Kafka: kafkajs (pure JS) or rdkafka (node-rdkafka, optional; docs/kafka-clients.md). */
+    client: z.enum(['kafkajs', 'rdkafka']),
+    /**
+     * The adapter producers use (agent, simulator, DLQ and anomaly sends). Default rdkafka where it
+     * is installed: faster here, and the only one that lost nothing when a broker was killed
+     * (docs/faults.md); 'auto' falls back to kafkajs with a warning where node-rdkafka did not build.
+     */
+    producerClient: z.enum(['kafkajs', 'rdkafka', 'auto']),
+    /** Producer compression (the rdkafka adapter; kafkajs sends uncompressed). */
+    compression: z.enum(['lz4', 'zstd', 'none']),
   }),
   questdb: z.object({
     host: z.string().min(1),
@@ -34,7 +52,16 @@ const ConfigSchema = z.object({
     tablePrefix: z.string().regex(/^[a-z0-9_]*$/, 'lower-case letters, digits and _ only'),
   }),
   databaseUrl: z.string().url(),
-  api: z.object({ host: z.string(), port }),
+  api: z.object({
+    host: z.string(),
+    port,
+    /** Requests a minute per API key (per address on public routes); 0 turns the limit off. */
+    rateLimitPerMinute: z.coerce.number().int().min(0).max(10_000_000),
+    /** Largest request body the API reads, bytes (routes may take less). */
+    bodyLimitBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024),
+  }),
+  /** The streams worker's Prometheus endpoint; port 0 turns it off. */
+  worker: z.object({ metricsHost: z.string(), metricsPort: z.coerce.number().int().min(0).max(65535) }),
   anomaly: z.object({
     /** Samples a series must have before it may alarm (288 = one day of 5-minute samples). */
     probationSamples: z.coerce.number().int().min(0),
@@ -79,6 +106,24 @@ const ConfigSchema = z.object({
     redfishPasswordFile: z.string().optional(),
   }),
   java: z.object({ kafkaHome: z.string().optional(), questdbHome: z.string().optional() }),
+  /** The host agent (`novacron agent`, docs/agent.md): procfs + libvirt → samples every interval. */
+  agent: z.object({
+    intervalSeconds: z.coerce.number().min(0.1).max(3600),
+    /** Key and hostId of the samples; the machine's hostname by default. */
+    hostId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'host ids: letters, digits and . _ : @ -').max(128),
+    libvirtUri: z.string().min(1),
+    /** Its Prometheus endpoint; port 0 turns it off. */
+    metricsHost: z.string(),
+    metricsPort: z.coerce.number().int().min(0).max(65535),
+  }),
+  /** Producers' disk spool for when Kafka is unreachable (ingest/spool, docs/ingest.md). */
+  spool: z.object({
+    enabled: z.boolean(),
+    /** Root folder; each producer spools under <dir>/<name>. */
+    dir: z.string(),
+    /** Bound per producer; when full the oldest records are dropped (and counted). */
+    maxBytes: z.coerce.number().int().min(64 * 1024),
+  }),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
@@ -100,11 +145,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: absolute(e.NOVACRON_DATA ?? '../shared/data'),
     logLevel: e.NOVACRON_LOG_LEVEL ?? 'info',
     kafka: {
-      brokers: (e.KAFKA_BROKERS ?? `127.0.0.1:${kafkaPort}`).split(',').map((b) => b.trim()).filter(Boolean),
+      brokers: (e.KAFKA_BROKERS ?? localKafkaBrokers(Number(kafkaPort), e.NOVACRON_KAFKA_NODES === '3' ? 3 : 1).join(',')).split(',').map((b) => b.trim()).filter(Boolean),
       port: kafkaPort,
       clientId: e.NOVACRON_KAFKA_CLIENT_ID ?? 'novacron',
       topicPrefix: e.NOVACRON_TOPIC_PREFIX ?? 'novacron',
-      partitions: e.NOVACRON_KAFKA_PARTITIONS ?? '4',
+      // 16 partitions: up to 16 streams workers share the sample topics in one group.
+      partitions: e.NOVACRON_KAFKA_PARTITIONS ?? '16',
+      // The local three-broker cluster (NOVACRON_KAFKA_NODES=3) survives one broker down: 3 copies, 2 in sync.
+      replication: e.NOVACRON_KAFKA_REPLICATION ?? (e.NOVACRON_KAFKA_NODES === '3' ? '3' : '1'),
+      minInsync: e.NOVACRON_KAFKA_MIN_INSYNC ?? (e.NOVACRON_KAFKA_NODES === '3' ? '2' : '1'),
+      sessionTimeoutMs: e.NOVACRON_KAFKA_SESSION_TIMEOUT_MS ?? '30000',
+      nodes: e.NOVACRON_KAFKA_NODES ?? '1',
+      client: e.NOVACRON_KAFKA_CLIENT ?? 'kafkajs',
+      producerClient: e.NOVACRON_KAFKA_PRODUCER_CLIENT ?? e.NOVACRON_KAFKA_CLIENT ?? 'auto',
+      // kafkajs consumers cannot decompress lz4/zstd: compress only when consumers use librdkafka too.
+      compression: e.NOVACRON_KAFKA_COMPRESSION ?? ((e.NOVACRON_KAFKA_CLIENT ?? 'kafkajs') === 'rdkafka' ? 'lz4' : 'none'),
     },
     questdb: {
       host: e.QUESTDB_HOST ?? '127.0.0.1',
@@ -114,7 +169,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       tablePrefix: e.NOVACRON_TABLE_PREFIX ?? '',
     },
     databaseUrl: e.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/novacron',
-    api: { host: e.NOVACRON_API_HOST ?? '127.0.0.1', port: e.NOVACRON_API_PORT ?? '8080' },
+    api: {
+      host: e.NOVACRON_API_HOST ?? '127.0.0.1',
+      port: e.NOVACRON_API_PORT ?? '8080',
+      rateLimitPerMinute: e.NOVACRON_API_RATE_LIMIT ?? '6000',
+      bodyLimitBytes: e.NOVACRON_API_BODY_LIMIT ?? String(1024 * 1024),
+    },
+    worker: { metricsHost: e.NOVACRON_WORKER_METRICS_HOST ?? '127.0.0.1', metricsPort: e.NOVACRON_WORKER_METRICS_PORT ?? '9465' },
     anomaly: {
       probationSamples: e.NOVACRON_ANOMALY_PROBATION ?? '288',
       minChange: e.NOVACRON_ANOMALY_MIN_CHANGE ?? '0.05',
@@ -143,6 +204,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       redfishPasswordFile: e.NOVACRON_REDFISH_PASSWORD_FILE ? absolute(e.NOVACRON_REDFISH_PASSWORD_FILE) : undefined,
     },
     java: { kafkaHome: e.NOVACRON_KAFKA_JAVA_HOME, questdbHome: e.NOVACRON_QUESTDB_JAVA_HOME },
+    agent: {
+      intervalSeconds: e.NOVACRON_AGENT_INTERVAL_SECONDS ?? '10',
+      // A hostname is letters, digits, - and .; anything else (a misconfigured machine) must not fail every command.
+      hostId: e.NOVACRON_AGENT_HOST_ID ?? (hostname().replace(/[^A-Za-z0-9._:@-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'localhost'),
+      libvirtUri: e.NOVACRON_AGENT_LIBVIRT_URI ?? 'qemu:///system',
+      metricsHost: e.NOVACRON_AGENT_METRICS_HOST ?? '127.0.0.1',
+      metricsPort: e.NOVACRON_AGENT_METRICS_PORT ?? '9464',
+    },
+    spool: {
+      enabled: !/^(0|false|no|off)$/i.test((e.NOVACRON_SPOOL_ENABLED ?? 'true').trim()),
+      dir: absolute(e.NOVACRON_SPOOL_DIR ?? resolve(absolute(e.NOVACRON_HOME ?? '.novacron'), 'spool')),
+      maxBytes: e.NOVACRON_SPOOL_MAX_BYTES ?? String(1024 ** 3),
+    },
   };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -151,6 +225,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new NovaError('CONFIG_INVALID', `configuration field "${field}" is invalid: ${first?.message ?? 'unknown'}; check the matching environment variable (see docs/configuration.md)`);
   }
   return deepFreeze(parsed.data);
+}
+
+/**
+ * Ports of the local stack's Kafka nodes from the base port: node i (1-based) listens for
+ * clients on base + 2(i-1) and for its KRaft controller on the next port (one node: base, base + 1).
+ */
+export function localKafkaPorts(basePort: number, nodes: number): { nodeId: number; port: number; controllerPort: number }[] {
+  return Array.from({ length: Math.max(1, nodes) }, (_, i) => ({ nodeId: i + 1, port: basePort + 2 * i, controllerPort: basePort + 2 * i + 1 }));
+}
+
+/** Bootstrap addresses of the local stack's Kafka nodes (the default of KAFKA_BROKERS). */
+export function localKafkaBrokers(basePort: number, nodes: number): string[] {
+  return localKafkaPorts(basePort, nodes).map((n) => `127.0.0.1:${n.port}`);
 }
 
 // A JSON-valued setting; malformed JSON names the variable.
@@ -184,14 +271,19 @@ export interface Topics {
   vmSamples: string;
   deadLetter: string;
   anomalies: string;
+  /** collectd's write_kafka JSON (docs/collectd.md); optional here so Topics literals written before it stay valid. */
+  collectd?: string;
 }
 
-/** Every topic NovaCron owns under the config's prefix, with the partitions to create it with. */
-export function topicSpecs(config: Config, partitions: number = config.kafka.partitions): { topic: string; partitions: number }[] {
-  return Object.values(topicsFor(config)).map((topic) => ({ topic, partitions }));
+/** Every topic NovaCron owns under the config's prefix, with the partitions (and replication) to create it with. */
+export function topicSpecs(config: Config, partitions: number = config.kafka.partitions): { topic: string; partitions: number; replicationFactor: number; configEntries: { name: string; value: string }[] }[] {
+  const { replication, minInsync } = config.kafka;
+  return Object.values(topicsFor(config)).map((topic) => ({
+    topic, partitions, replicationFactor: replication, configEntries: [{ name: 'min.insync.replicas', value: String(minInsync) }],
+  }));
 }
 
-export function topicsFor(config: Config): Topics {
+export function topicsFor(config: Config): Topics & { collectd: string } {
   const p = config.kafka.topicPrefix;
-  return { hostSamples: `${p}.samples.host`, vmSamples: `${p}.samples.vm`, deadLetter: `${p}.dlq`, anomalies: `${p}.anomalies` };
+  return { hostSamples: `${p}.samples.host`, vmSamples: `${p}.samples.vm`, deadLetter: `${p}.dlq`, anomalies: `${p}.anomalies`, collectd: `${p}.collectd` };
 }

@@ -2,6 +2,10 @@ export { GIB, hostSamplesFor, type FleetSource, type FleetTick, type SimHost, ty
 export { SyntheticFleet, type SyntheticFleetOptions } from './synthetic.ts';
 export { PlanetLabReplay, type PlanetLabOptions } from './planetlab.ts';
 export { malformedVariant, type Malformed } from './malformed.ts';
+export { FUZZ_KINDS, fuzzCase, fuzzCases, fuzzTraffic, type FuzzCase, type FuzzKind, type FuzzTraffic, type TrafficMessage } from './fuzz.ts';
 export { SamplePublisher, type PublishStats } from './publisher.ts';
-export { runFleet, type RunOptions } from './runner.ts';
+export { runFleet, type LiveClock, type RunOptions, type StepsDone } from './runner.ts';
+export { CodedProducer, classifySendError, readProgress, resumeWindow, sendError, SpoolingProducer, writeProgress, type RunProgress, type SpoolingProducerOptions, type SpoolState, type SpoolStats } from './spool/index.ts';
+export { AgentMetrics, HostAgent, serveMetrics, VirshDomainReader, readHostObservation, type DomainReader, type HostAgentOptions, type MetricsServer, type StepReport } from './agent/index.ts';
 export { seededRandom } from '../core/index.ts';
+export { collectdConfig, collectdConfigFor, DEFAULT_COLLECTD_INTERVAL_SECONDS, type CollectdConfigOptions } from './collectd/index.ts';

@@ -128,6 +128,38 @@ describe('validateSample', () => {
     }
   });
 
+  test('rejects impossibly large capacities, memory and rates, naming each field', () => {
+    accepts(hostSample({ cpuCapacityCores: 4096, cpuUsedCores: 4000 }));
+    rejects(hostSample({ cpuCapacityCores: 4097 }), 'cpuCapacityCores');
+    rejects(vmSample({ vcpus: 1e9 }), 'vcpus');
+    rejects(vmSample({ vcpus: Number.MAX_VALUE }), 'vcpus');
+    accepts(vmSample({ memTotalBytes: 2 ** 50, memUsedBytes: 2 ** 49 }));
+    rejects(vmSample({ memTotalBytes: 2 ** 50 + 1 }), 'memTotalBytes');
+    rejects(hostSample({ memTotalBytes: Number.MAX_SAFE_INTEGER }), 'memTotalBytes');
+    for (const f of ['diskReadBps', 'diskWriteBps', 'netRxBps', 'netTxBps'] as const) {
+      accepts(vmSample({ [f]: 1e12 }));
+      rejects(vmSample({ [f]: 1e12 + 1 }), f);
+      rejects(hostSample({ [f]: 1e300 }), f);
+      rejects(vmSample({ [f]: Number.POSITIVE_INFINITY }), f);
+    }
+    // The bounds come from the limits argument.
+    rejects(vmSample({ vcpus: 8, cpuUsedCores: 1 }), 'vcpus', NOW, { ...DEFAULT_LIMITS, maxCores: 4 });
+  });
+
+  test('rejects NaN and infinite capacities and percentages with the field named', () => {
+    rejects(vmSample({ vcpus: Number.NaN }), 'vcpus');
+    rejects(hostSample({ cpuCapacityCores: Number.POSITIVE_INFINITY }), 'cpuCapacityCores');
+    rejects(hostSample({ cpuStealPct: Number.NaN }), 'cpuStealPct');
+    rejects(vmSample({ vcpuDelayPct: Number.NEGATIVE_INFINITY }), 'vcpuDelayPct');
+  });
+
+  test('rejects timestamps years in the future or the past', () => {
+    rejects(vmSample({ ts: NOW + 365 * DAY }), 'ts');
+    rejects(hostSample({ ts: NOW + 30 * 365 * DAY }), 'ts');
+    rejects(vmSample({ ts: NOW - 20 * 365 * DAY }), 'ts');
+    rejects(hostSample({ ts: 1 }), 'ts');
+  });
+
   test('uses Date.now() when no clock is given', () => {
     const t = Date.now();
     assert.doesNotThrow(() => validateSample(vmSample({ ts: t })));

@@ -8,12 +8,23 @@ export interface ValidationLimits {
   maxAgeMs: number;
   /** Allowed overshoot of used over capacity (counters are sampled, not exact). */
   capacitySlack: number;
+  /** Most cores a host or VM can have: beyond it the number is a unit or encoding error. */
+  maxCores: number;
+  /** Most memory a host or VM can have, bytes. */
+  maxMemBytes: number;
+  /** Fastest disk or network rate a sample may report, bytes/s. */
+  maxRateBps: number;
 }
 
 export const DEFAULT_LIMITS: ValidationLimits = Object.freeze({
   maxFutureMs: 5 * 60_000,
   maxAgeMs: 400 * 24 * 3_600_000,
   capacitySlack: 1.05,
+  // Far above any machine sold today (KVM allows 4096 vCPUs; the largest hosts hold tens of TiB;
+  // 1 TB/s is beyond any NIC or disk array), yet small enough that sums over a fleet stay exact.
+  maxCores: 4096,
+  maxMemBytes: 2 ** 50,
+  maxRateBps: 1e12,
 });
 
 function fail(field: string, why: string): never {
@@ -30,6 +41,10 @@ function identifier(field: string, v: string): void {
   if (/[\u0000-\u001f,\\"]/.test(v)) fail(field, 'must not contain control characters, commas, quotes or backslashes');
 }
 
+function atMost(field: string, v: number, max: number, unit: string): void {
+  if (v > max) fail(field, `must be <= ${max} ${unit}, got ${v}`);
+}
+
 function percent(field: string, v: number): void {
   finiteNonNegative(field, v);
   if (v > 100) fail(field, `must be <= 100, got ${v}`);
@@ -42,13 +57,18 @@ function common(s: HostSample | VmSample, now: number, limits: ValidationLimits,
   identifier('hostId', s.hostId);
   finiteNonNegative(capacityField, capacity);
   if (capacity === 0) fail(capacityField, 'must be > 0');
+  atMost(capacityField, capacity, limits.maxCores, 'cores');
   finiteNonNegative('cpuUsedCores', s.cpuUsedCores);
   if (s.cpuUsedCores > capacity * limits.capacitySlack) fail('cpuUsedCores', `(${s.cpuUsedCores}) exceeds ${capacityField} (${capacity})`);
   finiteNonNegative('memTotalBytes', s.memTotalBytes);
   if (s.memTotalBytes === 0) fail('memTotalBytes', 'must be > 0');
+  atMost('memTotalBytes', s.memTotalBytes, limits.maxMemBytes, 'bytes');
   finiteNonNegative('memUsedBytes', s.memUsedBytes);
   if (s.memUsedBytes > s.memTotalBytes * limits.capacitySlack) fail('memUsedBytes', `(${s.memUsedBytes}) exceeds memTotalBytes (${s.memTotalBytes})`);
-  for (const f of ['diskReadBps', 'diskWriteBps', 'netRxBps', 'netTxBps'] as const) finiteNonNegative(f, s[f]);
+  for (const f of ['diskReadBps', 'diskWriteBps', 'netRxBps', 'netTxBps'] as const) {
+    finiteNonNegative(f, s[f]);
+    atMost(f, s[f], limits.maxRateBps, 'bytes/s');
+  }
 }
 
 /** Checks a decoded sample's values; throws SampleError naming the first bad field. */

@@ -2,14 +2,23 @@ import { createIlpSender, topicsFor, type Config, type Logger, type MessageBus }
 import { createSeriesDetector } from '../models/index.ts';
 import { AnomalySink } from './anomaly-sink.ts';
 import { AnomalyStage } from './anomaly-stage.ts';
+import type { BatchDecoder } from './decoder.ts';
+import { WorkerMetrics } from './metrics.ts';
 import { QuestDbSampleStore } from './sample-store.ts';
 import { SampleWorker } from './worker.ts';
 
 /**
- * Wires a streams worker: QuestDB sample store, and online anomaly scoring (the models'
- * streaming detector per VM and metric) publishing to `<prefix>.anomalies` and QuestDB.
+ * Wires a streams worker: QuestDB sample store, online anomaly scoring (the models'
+ * streaming detector per VM and metric) publishing to `<prefix>.anomalies` and QuestDB,
+ * decoders of extra topics, and its Prometheus metrics (process metrics included unless
+ * `processMetrics: false`; serve them with serveMetrics(worker.metrics.registry, ...)).
  */
-export async function createSampleWorker(config: Config, bus: MessageBus, log: Logger, opts: { groupId?: string; anomalies?: boolean } = {}): Promise<SampleWorker> {
+export async function createSampleWorker(
+  config: Config,
+  bus: MessageBus,
+  log: Logger,
+  opts: { groupId?: string; anomalies?: boolean; decoders?: Record<string, BatchDecoder>; processMetrics?: boolean } = {},
+): Promise<SampleWorker> {
   const topics = topicsFor(config);
   const store = new QuestDbSampleStore(await createIlpSender(config), config);
   let anomalies: ConstructorParameters<typeof SampleWorker>[0]['anomalies'];
@@ -20,5 +29,11 @@ export async function createSampleWorker(config: Config, bus: MessageBus, log: L
     });
     anomalies = { stage, sink: new AnomalySink(await bus.producer(), topics.anomalies, await createIlpSender(config), config) };
   }
-  return new SampleWorker({ bus, store, topics, groupId: opts.groupId ?? `${config.kafka.topicPrefix}-streams`, log, anomalies });
+  return new SampleWorker({
+    bus, store, topics, log, anomalies,
+    groupId: opts.groupId ?? `${config.kafka.topicPrefix}-streams`,
+    decoders: opts.decoders,
+    sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+    metrics: new WorkerMetrics({ processMetrics: opts.processMetrics ?? true }),
+  });
 }

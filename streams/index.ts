@@ -1,7 +1,13 @@
-export { SAMPLE_TABLES, ANOMALY_TABLE, sampleTableDdl, ensureSampleTables } from './tables.ts';
+export { SAMPLE_TABLES, ANOMALY_TABLE, sampleTableDdl, ensureSampleTables, dropSampleTables } from './tables.ts';
+export { ROLLUP_INTERVALS, ROLLUP_METRICS, rollupView, rollupViews, ensureRollups, dropRollups, dropOrphanRollups, waitForRollups, type RollupInterval } from './rollups.ts';
+export type { BatchDecoder, DecodedBatch } from './decoder.ts';
+export { AvroSampleDecoder } from './avro-decoder.ts';
+export { WorkerMetrics, serveMetrics, type MetricsServer, type DetectorState } from './metrics.ts';
+export { classifyStoreError, backoffMs, type StoreFailure } from './store-retry.ts';
 export { QuestDbSampleStore, type SampleStore } from './sample-store.ts';
 export { SampleWorker, type WorkerStats, type SampleWorkerDeps } from './worker.ts';
 export { DLQ_HEADERS, deadLetter, type Rejection } from './dead-letter.ts';
 export { AnomalyStage, SCORED_METRICS, type AnomalyEvent, type SeriesDetector, type DetectorFactory, type DetectorVerdict, type ScoredMetric } from './anomaly-stage.ts';
 export { AnomalySink } from './anomaly-sink.ts';
 export { createSampleWorker } from './compose.ts';
+export { CollectdDecoder, collectdDecoders, COLLECTD_CODES, COLLECTD_SOURCE_OFFSETS_HEADER, type CollectdDecoderOptions, type CollectdDecoderStats } from './collectd/index.ts';

@@ -1,4 +1,5 @@
 import { questdbTable, type Config, type QuestDbClient } from '../core/index.ts';
+import { dropRollups, ensureRollups } from './rollups.ts';
 
 /** Column layout of the raw sample tables; models and scheduler read these names. */
 export const SAMPLE_TABLES = {
@@ -34,7 +35,17 @@ export function sampleTableDdl(config: Config): string[] {
   ];
 }
 
-/** Creates the sample tables if missing (idempotent). */
+/** Creates the sample tables and their rollup views (streams/rollups.ts) if missing (idempotent). */
 export async function ensureSampleTables(config: Config, questdb: QuestDbClient): Promise<void> {
   for (const ddl of sampleTableDdl(config)) await questdb.query(ddl);
+  await ensureRollups(config, questdb);
+}
+
+/**
+ * Drops what ensureSampleTables created: the rollup views first (QuestDB keeps a view whose
+ * base table is dropped, as an invalid one), then the tables. For tests and teardown.
+ */
+export async function dropSampleTables(config: Config, questdb: QuestDbClient): Promise<void> {
+  await dropRollups(config, questdb);
+  for (const name of [SAMPLE_TABLES.host, SAMPLE_TABLES.vm, ANOMALY_TABLE]) await questdb.query(`DROP TABLE IF EXISTS ${questdbTable(config, name)}`);
 }

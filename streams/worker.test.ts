@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import type { BatchHandler, BusConsumer, BusProducer, ConsumerOptions, IncomingBatch, IncomingMessage, MessageBus, OutgoingMessage, Topics } from '../core/index.ts';
 import { createLogger } from '../core/index.ts';
 import { encodeHostSample, encodeVmSample, type HostSample, type Sample, type VmSample } from '../schemas/index.ts';
-import { DLQ_HEADERS, SampleWorker, type SampleStore } from './index.ts';
+import { NovaError } from '../core/index.ts';
+import { logSink } from '../test/support/capture.ts';
+import { DLQ_HEADERS, SampleWorker, WorkerMetrics, type BatchDecoder, type SampleStore, type SampleWorkerDeps } from './index.ts';
 
 const TOPICS: Topics = { hostSamples: 'w.samples.host', vmSamples: 'w.samples.vm', deadLetter: 'w.dlq', anomalies: 't.anomalies' };
 // Years in the past for the real clock: valid only if the worker uses the injected now.
@@ -37,6 +39,11 @@ class MemoryProducer implements BusProducer {
 class HandOverConsumer implements BusConsumer {
   handler: BatchHandler | undefined;
   closed = false;
+  /** pause()/resume() calls, in order. */
+  readonly flow: ('pause' | 'resume')[] = [];
+  heartbeats = 0;
+  /** What the coordinator answers heartbeats with (kafkajs throws REBALANCE_IN_PROGRESS during a rebalance). */
+  heartbeatError: Error | undefined;
   constructor(readonly options: ConsumerOptions) {}
   async start(handler: BatchHandler): Promise<void> {
     this.handler = handler;
@@ -44,10 +51,19 @@ class HandOverConsumer implements BusConsumer {
   async close(): Promise<void> {
     this.closed = true;
   }
+  pause(): void {
+    this.flow.push('pause');
+  }
+  resume(): void {
+    this.flow.push('resume');
+  }
   /** Hands one batch to the worker, as the Kafka adapter does for each fetch. */
   deliver(batch: IncomingBatch): Promise<void> {
     assert.ok(this.handler, 'worker started');
-    return this.handler(batch, async () => {});
+    return this.handler(batch, async () => {
+      this.heartbeats += 1;
+      if (this.heartbeatError) throw this.heartbeatError;
+    });
   }
 }
 
@@ -63,19 +79,29 @@ class FakeBus implements MessageBus {
   }
   async ensureTopics(): Promise<void> {}
   async deleteTopics(): Promise<void> {}
-  async consumerLag(): Promise<number> {
+  async consumerLag(_groupId: string, _topic: string): Promise<number> {
     return 0;
   }
 }
 
 class MemoryStore implements SampleStore {
   readonly writes: Sample[][] = [];
+  /** Every write attempt, failed or not. */
+  readonly attempts: Sample[][] = [];
   failNext = false;
+  /** Errors the next writes throw, in order. */
+  failures: unknown[] = [];
+  /** How long each write takes. */
+  stallMs = 0;
   async write(samples: readonly Sample[]): Promise<void> {
+    this.attempts.push([...samples]);
+    if (this.stallMs > 0) await new Promise((r) => setTimeout(r, this.stallMs));
     if (this.failNext) {
       this.failNext = false;
       throw new Error('questdb down');
     }
+    const failure = this.failures.shift();
+    if (failure !== undefined) throw failure;
     this.writes.push([...samples]);
   }
   async close(): Promise<void> {}
@@ -127,10 +153,10 @@ function mixedBatch(): { batch: IncomingBatch; good: Sample[]; bad: Record<strin
 const EXPECTED_BY_CODE = { SAMPLE_EMPTY: 1, SAMPLE_BAD_MAGIC: 1, SAMPLE_UNKNOWN_SCHEMA: 1, SAMPLE_UNDECODABLE: 1, SAMPLE_INVALID_FIELD: 2 };
 const plain = (samples: Sample[]) => samples.map((s) => ({ kind: s.kind, sample: { ...s.sample } }));
 
-async function started() {
+async function started(extra: Partial<SampleWorkerDeps> = {}) {
   const bus = new FakeBus();
   const store = new MemoryStore();
-  const worker = new SampleWorker({ bus, store, topics: TOPICS, groupId: 'g-test', log: createLogger('worker-test', 'silent'), now: () => NOW });
+  const worker = new SampleWorker({ bus, store, topics: TOPICS, groupId: 'g-test', log: createLogger('worker-test', 'silent'), now: () => NOW, lagEveryMs: 0, ...extra });
   await worker.start();
   assert.ok(bus.consumerInstance);
   return { bus, store, worker, consumer: bus.consumerInstance, dlq: bus.producerInstance };
@@ -168,7 +194,7 @@ describe('SampleWorker batch handling', () => {
       assert.deepEqual(m.value, original.value ?? Buffer.alloc(0));
     }
     assert.deepEqual(new Set(dead.map((m) => m.headers?.[DLQ_HEADERS.offset])), new Set(Object.keys(bad)));
-    assert.deepEqual(worker.stats, { batches: 1, stored: 3, deadLettered: 6, anomalies: 0, byCode: EXPECTED_BY_CODE });
+    assert.deepEqual(worker.stats, { batches: 1, stored: 3, deadLettered: 6, anomalies: 0, byCode: EXPECTED_BY_CODE, storeRetries: 0, pauses: 0 });
   });
 
   test('a failing store rejects the batch (no commit) and leaves stats alone; the re-delivery is counted once', async () => {
@@ -177,12 +203,12 @@ describe('SampleWorker batch handling', () => {
 
     store.failNext = true;
     await assert.rejects(consumer.deliver(batch), /questdb down/);
-    assert.deepEqual(worker.stats, { batches: 0, stored: 0, deadLettered: 0, anomalies: 0, byCode: {} });
+    assert.deepEqual(worker.stats, { batches: 0, stored: 0, deadLettered: 0, anomalies: 0, byCode: {}, storeRetries: 0, pauses: 0 });
     assert.equal(store.stored.length, 0);
 
     await consumer.deliver(batch);
     assert.deepEqual(plain(store.stored), good);
-    assert.deepEqual(worker.stats, { batches: 1, stored: 3, deadLettered: 6, anomalies: 0, byCode: EXPECTED_BY_CODE });
+    assert.deepEqual(worker.stats, { batches: 1, stored: 3, deadLettered: 6, anomalies: 0, byCode: EXPECTED_BY_CODE, storeRetries: 0, pauses: 0 });
     // The DLQ is at-least-once: the successful delivery dead-letters every bad message (again).
     assert.ok(dlq.messages.length >= 6);
     assert.deepEqual(new Set(dlq.messages.map((m) => m.headers?.[DLQ_HEADERS.offset])), new Set(['101', '102', '104', '105', '106', '107']));
@@ -192,13 +218,180 @@ describe('SampleWorker batch handling', () => {
     const { worker, consumer, dlq } = await started();
     dlq.failNext = true;
     await assert.rejects(consumer.deliver(mixedBatch().batch), /broker unavailable/);
-    assert.deepEqual(worker.stats, { batches: 0, stored: 0, deadLettered: 0, anomalies: 0, byCode: {} });
+    assert.deepEqual(worker.stats, { batches: 0, stored: 0, deadLettered: 0, anomalies: 0, byCode: {}, storeRetries: 0, pauses: 0 });
   });
 
   test('stats accumulate over batches', async () => {
     const { worker, consumer } = await started();
     await consumer.deliver(mixedBatch().batch);
     await consumer.deliver({ topic: TOPICS.hostSamples, partition: 0, messages: [incoming(7, encodeHostSample(host({ hostId: 'host-2' }))), incoming(8, null)] });
-    assert.deepEqual(worker.stats, { batches: 2, stored: 4, deadLettered: 7, anomalies: 0, byCode: { ...EXPECTED_BY_CODE, SAMPLE_EMPTY: 2 } });
+    assert.deepEqual(worker.stats, { batches: 2, stored: 4, deadLettered: 7, anomalies: 0, byCode: { ...EXPECTED_BY_CODE, SAMPLE_EMPTY: 2 }, storeRetries: 0, pauses: 0 });
+  });
+});
+
+/** A decoder for a JSON topic: `{"vmId": ...}` objects become VM samples, anything else is rejected. */
+const jsonDecoder: BatchDecoder = {
+  decode(messages) {
+    const samples: Sample[] = [];
+    const rejects: ReturnType<BatchDecoder['decode']>['rejects'] = [];
+    for (const message of messages) {
+      try {
+        const o = JSON.parse(message.value?.toString('utf8') ?? '') as Partial<VmSample>;
+        if (typeof o.vmId !== 'string') throw new Error('no vmId');
+        samples.push({ kind: 'vm', sample: vm({ vmId: o.vmId }) });
+      } catch (err) {
+        rejects.push({ message, rejection: { code: 'JSON_BAD', reason: (err as Error).message } });
+      }
+    }
+    return { samples, rejects };
+  },
+};
+
+describe('SampleWorker decoders', () => {
+  test('extra topics are subscribed and decoded by their own decoder; the sample topics stay Avro', async () => {
+    const { consumer, store, dlq, worker } = await started({ decoders: { 'w.collectd': jsonDecoder } });
+    assert.deepEqual([...consumer.options.topics].sort(), [TOPICS.hostSamples, TOPICS.vmSamples, 'w.collectd'].sort());
+    await consumer.deliver({ topic: 'w.collectd', partition: 0, messages: [incoming(1, Buffer.from('{"vmId":"vm-json"}')), incoming(2, Buffer.from('nope'))] });
+    // The same JSON on an Avro topic is refused by the Avro decoder.
+    await consumer.deliver({ topic: TOPICS.vmSamples, partition: 0, messages: [incoming(3, Buffer.from('{"vmId":"vm-json"}'))] });
+    assert.deepEqual(store.stored.map((s) => (s.kind === 'vm' ? s.sample.vmId : s.sample.hostId)), ['vm-json']);
+    assert.deepEqual(dlq.messages.map((m) => [m.headers?.[DLQ_HEADERS.topic], m.headers?.[DLQ_HEADERS.code]]), [['w.collectd', 'JSON_BAD'], [TOPICS.vmSamples, 'SAMPLE_BAD_MAGIC']]);
+    assert.deepEqual(worker.stats.byCode, { JSON_BAD: 1, SAMPLE_BAD_MAGIC: 1 });
+  });
+
+  test('a decoder that throws (a bug) dead-letters the whole batch instead of blocking the partition', async () => {
+    const broken: BatchDecoder = { decode() { throw new Error('index out of range'); } };
+    const { consumer, store, dlq, worker } = await started({ decoders: { 'w.collectd': broken } });
+    await consumer.deliver({ topic: 'w.collectd', partition: 2, messages: [incoming(5, Buffer.from('a')), incoming(6, Buffer.from('b'))] });
+    assert.equal(store.stored.length, 0);
+    assert.deepEqual(dlq.messages.map((m) => [m.headers?.[DLQ_HEADERS.offset], m.headers?.[DLQ_HEADERS.code]]), [['5', 'DECODER_FAILED'], ['6', 'DECODER_FAILED']]);
+    assert.match(dlq.messages[0]!.headers?.[DLQ_HEADERS.reason] ?? '', /index out of range/);
+    assert.equal(worker.stats.deadLettered, 2);
+  });
+});
+
+const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' });
+
+describe('SampleWorker heartbeats and backpressure', () => {
+  test('keeps offering heartbeats while a slow store write is in hand, and stops after it', async () => {
+    const { consumer, store } = await started({ heartbeatEveryMs: 20 });
+    store.stallMs = 300;
+    await consumer.deliver(mixedBatch().batch);
+    const during = consumer.heartbeats;
+    assert.ok(during >= 8, `heartbeats during a 300 ms write every 20 ms: ${during}`);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(consumer.heartbeats, during, 'no heartbeat once the batch is done');
+  });
+
+  test('a retriable store failure retries the same batch in place: pause once (warn with the code), resume once (info), stored once', async () => {
+    const { logger, lines } = logSink();
+    const { consumer, store, worker, dlq } = await started({ log: logger, retry: { baseMs: 10, maxMs: 40 } });
+    store.failures = [refused, refused, new Error('HTTP request failed, statusCode=503, error=busy'), new Error('HTTP request timeout, no response from server in time')];
+    const { batch, good } = mixedBatch();
+    await consumer.deliver(batch);
+    assert.equal(store.attempts.length, 5, '4 failures then success');
+    assert.ok(store.attempts.every((a) => JSON.stringify(a) === JSON.stringify(store.attempts[0])), 'every attempt is the same batch: nothing more was fetched or buffered');
+    assert.deepEqual(plain(store.stored), good);
+    assert.deepEqual(consumer.flow, ['pause', 'resume']);
+    assert.equal(dlq.messages.length, 6, 'the rejects went to the DLQ once, after the store');
+    assert.deepEqual({ retries: worker.stats.storeRetries, pauses: worker.stats.pauses, stored: worker.stats.stored, batches: worker.stats.batches }, { retries: 4, pauses: 1, stored: 3, batches: 1 });
+    const logged = lines.map((l) => JSON.parse(l) as { level: number; msg: string; code?: string; pausedMs?: number });
+    const warns = logged.filter((l) => l.level === 40);
+    assert.equal(warns.length, 1, 'one warning for the whole outage');
+    assert.equal(warns[0]!.code, 'STORE_UNREACHABLE_ECONNREFUSED');
+    const resumed = logged.filter((l) => l.level === 30 && /resumed fetching/.test(l.msg));
+    assert.equal(resumed.length, 1);
+    assert.ok(typeof resumed[0]!.pausedMs === 'number' && resumed[0]!.pausedMs >= 0);
+    assert.equal(logged.filter((l) => l.level >= 50).length, 0, 'no error logged');
+  });
+
+  test('backoff grows between attempts and is capped', async () => {
+    const { consumer, store } = await started({ retry: { baseMs: 40, maxMs: 80 } });
+    const times: number[] = [];
+    const write = store.write.bind(store);
+    store.write = async (samples) => {
+      times.push(performance.now());
+      return write(samples);
+    };
+    store.failures = [refused, refused, refused, refused];
+    await consumer.deliver(mixedBatch().batch);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // Delays are jittered in [ceiling/2, ceiling]: 40, 80, 80, 80 ms ceilings.
+    assert.equal(gaps.length, 4);
+    assert.ok(gaps[0]! >= 19 && gaps[0]! < 75, `first gap ${gaps[0]}`);
+    for (const g of gaps.slice(1)) assert.ok(g >= 39 && g < 150, `capped gap ${g}`);
+  });
+
+  test('a non-retriable store error is logged at error and hands the batch back (no retry)', async () => {
+    const { logger, lines } = logSink();
+    const { consumer, store, worker } = await started({ log: logger, retry: { baseMs: 10, maxMs: 40 } });
+    store.failures = [new Error('HTTP request failed, statusCode=400, error=bad column type')];
+    await assert.rejects(consumer.deliver(mixedBatch().batch), /statusCode=400/);
+    assert.equal(store.attempts.length, 1);
+    assert.deepEqual(consumer.flow, []);
+    assert.equal(worker.stats.storeRetries, 0);
+    const errors = lines.map((l) => JSON.parse(l) as { level: number; code?: string }).filter((l) => l.level === 50);
+    assert.deepEqual(errors.map((e) => e.code), ['STORE_HTTP_400']);
+  });
+
+  test('a store that comes back refusing the data ends the retries: the batch is handed back and fetching resumes', async () => {
+    const { consumer, store } = await started({ retry: { baseMs: 10, maxMs: 40 } });
+    store.failures = [refused, new NovaError('QUESTDB_QUERY_FAILED', 'bad', { retriable: false })];
+    await assert.rejects(consumer.deliver(mixedBatch().batch), /bad/);
+    assert.deepEqual(consumer.flow, ['pause', 'resume'], 'a re-delivery needs fetching');
+  });
+
+  test('a rebalance reported by the heartbeat during retries hands the batch back for its next owner', async () => {
+    const { consumer, store } = await started({ heartbeatEveryMs: 10, retry: { baseMs: 30, maxMs: 30 } });
+    store.failures = Array.from({ length: 1000 }, () => refused);
+    consumer.heartbeatError = Object.assign(new Error('The group is rebalancing, so a rejoin is needed'), { type: 'REBALANCE_IN_PROGRESS' });
+    const err = await assert.rejects(consumer.deliver(mixedBatch().batch), (e: unknown) => e instanceof NovaError && e.code === 'WORKER_REBALANCED');
+    void err;
+    assert.ok(store.attempts.length < 20, `gave up early (${store.attempts.length} attempts)`);
+    assert.deepEqual(consumer.flow, ['pause', 'resume']);
+  });
+
+  test('stop() during retries ends them at once, uncommitted', async () => {
+    const { consumer, store, worker } = await started({ retry: { baseMs: 60_000, maxMs: 60_000 } });
+    store.failures = [refused, refused];
+    const delivery = consumer.deliver(mixedBatch().batch);
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = performance.now();
+    await worker.stop();
+    await assert.rejects(delivery, /ECONNREFUSED/);
+    assert.ok(performance.now() - t0 < 5_000);
+    assert.equal(worker.stats.batches, 0);
+  });
+});
+
+describe('SampleWorker metrics', () => {
+  test('counters, histograms and gauges follow the batches', async () => {
+    const metrics = new WorkerMetrics();
+    const { consumer, store, bus } = await started({ metrics, retry: { baseMs: 5, maxMs: 5 } });
+    bus.consumerLag = async (_g: string, topic: string) => (topic === TOPICS.vmSamples ? 7 : 0);
+    store.failures = [refused];
+    await consumer.deliver(mixedBatch().batch);
+    await consumer.deliver({ topic: TOPICS.hostSamples, partition: 0, messages: [incoming(7, encodeHostSample(host({ hostId: 'host-2' })))] });
+    const worker = new SampleWorker({ bus, store, topics: TOPICS, groupId: 'g', log: createLogger('t', 'silent'), metrics, lagEveryMs: 0 });
+    await worker.readLag();
+    const value = async (name: string, labels: Record<string, string> = {}) => {
+      const m = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === name);
+      assert.ok(m, `metric ${name}`);
+      const v = (m.values as { value: number; labels: Record<string, string | number>; metricName?: string }[]).find((x) =>
+        (x.metricName === undefined || x.metricName === name || x.metricName === `${name}_count`) && Object.entries(labels).every(([k, l]) => x.labels[k] === l));
+      return v?.value;
+    };
+    assert.equal(await value('novacron_worker_samples_in_total', { topic: TOPICS.vmSamples }), 9);
+    assert.equal(await value('novacron_worker_samples_in_total', { topic: TOPICS.hostSamples }), 1);
+    assert.equal(await value('novacron_worker_samples_stored_total'), 4);
+    assert.equal(await value('novacron_worker_dead_letters_total', { code: 'SAMPLE_INVALID_FIELD' }), 2);
+    assert.equal(await value('novacron_worker_dead_letters_total', { code: 'SAMPLE_EMPTY' }), 1);
+    assert.equal(await value('novacron_worker_store_retries_total', { code: 'STORE_UNREACHABLE_ECONNREFUSED' }), 1);
+    assert.equal(await value('novacron_worker_paused'), 0);
+    assert.equal(await value('novacron_worker_consumer_lag', { topic: TOPICS.vmSamples }), 7);
+    const text = await metrics.registry.metrics();
+    assert.match(text, /novacron_worker_batch_seconds_count 2/);
+    assert.match(text, /novacron_worker_store_write_seconds_count 3/, 'one failed and two good write attempts');
+    assert.match(text, /novacron_worker_detector_series 0/);
   });
 });

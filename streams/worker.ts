@@ -1,9 +1,13 @@
-import type { BusConsumer, BusProducer, IncomingBatch, Logger, MessageBus, Topics } from '../core/index.ts';
-import { decodeSample, SampleError, validateSample, type Sample } from '../schemas/index.ts';
+import { NovaError, type BusConsumer, type BusProducer, type IncomingBatch, type Logger, type MessageBus, type Topics } from '../core/index.ts';
+import type { Sample } from '../schemas/index.ts';
 import type { AnomalySink } from './anomaly-sink.ts';
 import type { AnomalyStage } from './anomaly-stage.ts';
-import { deadLetter, type Rejection } from './dead-letter.ts';
+import { AvroSampleDecoder } from './avro-decoder.ts';
+import { deadLetter } from './dead-letter.ts';
+import type { BatchDecoder, DecodedBatch } from './decoder.ts';
+import { WorkerMetrics } from './metrics.ts';
 import type { SampleStore } from './sample-store.ts';
+import { backoffMs, classifyStoreError, type StoreFailure } from './store-retry.ts';
 
 export interface WorkerStats {
   batches: number;
@@ -13,6 +17,10 @@ export interface WorkerStats {
   anomalies: number;
   /** Dead-lettered messages by error code. */
   byCode: Record<string, number>;
+  /** Store writes retried in place after a retriable failure (QuestDB down or slow). */
+  storeRetries: number;
+  /** Times fetching was paused because the store kept failing. */
+  pauses: number;
 }
 
 export interface SampleWorkerDeps {
@@ -24,68 +32,232 @@ export interface SampleWorkerDeps {
   now?: () => number;
   /** Online anomaly scoring of the stored VM samples; off when absent. */
   anomalies?: { stage: AnomalyStage; sink: Pick<AnomalySink, 'publish' | 'close'> };
+  /**
+   * Decoders of further topics the worker also consumes (topic → decoder), e.g. collectd's
+   * JSON; the host and VM sample topics use the Avro decoder unless named here.
+   */
+  decoders?: Record<string, BatchDecoder>;
+  /** Where counters and latencies go; a private registry when absent. */
+  metrics?: WorkerMetrics;
+  /** The group's session timeout for this member (the bus adapter's default when absent). */
+  sessionTimeoutMs?: number;
+  /** How often the handler offers a heartbeat while a batch is in hand (the adapter throttles to its own interval). Default 1 s. */
+  heartbeatEveryMs?: number;
+  /** Backoff of in-place store retries: first delay and cap, ms. Defaults 500 ms, 30 s. */
+  retry?: { baseMs?: number; maxMs?: number };
+  /** How often consumer lag is read into the lag gauge; 0 = never. Default 15 s. */
+  lagEveryMs?: number;
 }
 
-function rejectionOf(err: unknown): Rejection {
-  if (err instanceof SampleError) return { code: err.code, reason: err.message, field: err.field };
-  // A decoder bug must not stop the partition: park the message with the cause and go on.
-  return { code: 'SAMPLE_UNEXPECTED', reason: err instanceof Error ? err.message : String(err) };
+/** Keeps the member alive in its group while a batch is in hand (store stall, retries). */
+interface KeepAlive {
+  stop(): void;
+  /** The coordinator answered a heartbeat with "rebalancing": our partitions may move. */
+  readonly rebalancing: boolean;
+}
+
+function keepAlive(heartbeat: () => Promise<void>, everyMs: number, log: Logger): KeepAlive {
+  const state = { rebalancing: false };
+  let inFlight = false;
+  const timer = setInterval(() => {
+    if (inFlight) return;
+    inFlight = true;
+    heartbeat()
+      .catch((err: unknown) => {
+        const text = `${(err as { type?: string }).type ?? ''} ${err instanceof Error ? err.message : String(err)}`;
+        if (/rebalanc|REBALANCE_IN_PROGRESS|not aware of this member|UNKNOWN_MEMBER_ID|ILLEGAL_GENERATION|generation id/i.test(text)) {
+          if (!state.rebalancing) log.info({ err: text.trim() }, 'group rebalancing while a batch is in hand');
+          state.rebalancing = true;
+        } else {
+          log.debug({ err: text.trim() }, 'heartbeat failed; the next one retries');
+        }
+      })
+      .finally(() => (inFlight = false));
+  }, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer), get rebalancing() { return state.rebalancing; } };
 }
 
 /**
- * The ingest consumer: decode + validate each sample, dead-letter what is bad (with the
- * reason in headers), store the rest; the batch's offsets are committed only after both the
- * store and the DLQ accepted their part. Scale out by running more workers in the group.
+ * The ingest consumer: decode + validate each message (a decoder per topic), dead-letter what
+ * is bad (with the reason in headers), store the rest; the batch's offsets are committed only
+ * after both the store and the DLQ accepted their part. While a batch is in hand the member
+ * heartbeats, so a slow store never costs it its partitions; when the store is down the worker
+ * pauses fetching and retries the same batch with backoff instead of failing it back to Kafka.
+ * Scale out by running more workers in the group (up to the topics' partition count).
  */
 export class SampleWorker {
-  readonly stats: WorkerStats = { batches: 0, stored: 0, deadLettered: 0, anomalies: 0, byCode: {} };
+  readonly stats: WorkerStats = { batches: 0, stored: 0, deadLettered: 0, anomalies: 0, byCode: {}, storeRetries: 0, pauses: 0 };
+  readonly metrics: WorkerMetrics;
   private consumer: BusConsumer | undefined;
   private dlq: BusProducer | undefined;
+  private readonly avro = new AvroSampleDecoder();
+  private readonly decoders: Map<string, BatchDecoder>;
+  private pausedSince: number | undefined;
+  private stopping = false;
+  private readonly wakers = new Set<() => void>();
+  private lagTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly deps: SampleWorkerDeps) {}
+  constructor(private readonly deps: SampleWorkerDeps) {
+    this.metrics = deps.metrics ?? new WorkerMetrics();
+    if (deps.anomalies) this.metrics.watchDetector(deps.anomalies.stage);
+    this.decoders = new Map<string, BatchDecoder>([
+      [deps.topics.hostSamples, this.avro],
+      [deps.topics.vmSamples, this.avro],
+      ...Object.entries(deps.decoders ?? {}),
+    ]);
+  }
+
+  /** Every topic the worker consumes: the two sample topics plus those with their own decoder. */
+  get subscribedTopics(): string[] {
+    return [...this.decoders.keys()];
+  }
 
   async start(): Promise<void> {
-    const { bus, topics, groupId } = this.deps;
+    const { bus, groupId, sessionTimeoutMs } = this.deps;
     this.dlq = await bus.producer();
-    this.consumer = await bus.consumer({ groupId, topics: [topics.hostSamples, topics.vmSamples], fromBeginning: true });
-    await this.consumer.start((batch) => this.handle(batch));
+    this.consumer = await bus.consumer({ groupId, topics: this.subscribedTopics, fromBeginning: true, sessionTimeoutMs });
+    await this.consumer.start((batch, heartbeat) => this.handle(batch, heartbeat));
+    const lagEveryMs = this.deps.lagEveryMs ?? 15_000;
+    if (lagEveryMs > 0) {
+      this.lagTimer = setInterval(() => void this.readLag(), lagEveryMs);
+      this.lagTimer.unref();
+    }
+  }
+
+  /** Reads the group's lag per topic into the lag gauge; a failed read keeps the last value. */
+  async readLag(): Promise<void> {
+    for (const topic of this.subscribedTopics) {
+      try {
+        this.metrics.consumerLag.set({ topic }, await this.deps.bus.consumerLag(this.deps.groupId, topic));
+      } catch (err) {
+        this.deps.log.debug({ topic, err: err instanceof Error ? err.message : String(err) }, 'consumer lag not readable now');
+      }
+    }
   }
 
   /** Counters move only after the batch is stored: a re-delivered batch is not counted twice. */
-  private async handle(batch: IncomingBatch): Promise<void> {
-    const now = (this.deps.now ?? Date.now)();
-    const valid: Sample[] = [];
-    const dead = [];
-    const codes: string[] = [];
-    for (const message of batch.messages) {
-      try {
-        const sample = decodeSample(message.value);
-        validateSample(sample, now);
-        valid.push(sample);
-      } catch (err) {
-        const why = rejectionOf(err);
-        dead.push(deadLetter(message, batch, why));
-        codes.push(why.code);
+  private async handle(batch: IncomingBatch, heartbeat: () => Promise<void>): Promise<void> {
+    const endBatch = this.metrics.batchSeconds.startTimer();
+    const beat = keepAlive(heartbeat, this.deps.heartbeatEveryMs ?? 1_000, this.deps.log);
+    this.metrics.samplesIn.inc({ topic: batch.topic }, batch.messages.length);
+    try {
+      const { samples, rejects } = this.decode(batch);
+      // Store first: it is idempotent, so a failed DLQ send that re-delivers the batch costs
+      // nothing there, while the DLQ (not idempotent) only sees rejects once the rows are safe.
+      await this.storeUntilDone(samples, batch, beat);
+      const anomalies = this.deps.anomalies;
+      if (anomalies) {
+        anomalies.stage.observe(samples.flatMap((s) => (s.kind === 'vm' ? [s.sample] : [])));
+        // Counted once published: the stage's outbox never hands an event over twice.
+        const events = await anomalies.stage.drain((e) => anomalies.sink.publish(e));
+        this.stats.anomalies += events;
+        this.metrics.anomalyEvents.inc(events);
       }
+      await this.dlq!.send(this.deps.topics.deadLetter, rejects.map((r) => deadLetter(r.message, batch, r.rejection)));
+      this.stats.batches += 1;
+      this.stats.stored += samples.length;
+      this.stats.deadLettered += rejects.length;
+      this.metrics.samplesStored.inc(samples.length);
+      for (const { rejection } of rejects) {
+        this.stats.byCode[rejection.code] = (this.stats.byCode[rejection.code] ?? 0) + 1;
+        this.metrics.deadLetters.inc({ code: rejection.code });
+      }
+      if (rejects.length > 0) this.deps.log.debug({ topic: batch.topic, partition: batch.partition, dead: rejects.length }, 'dead-lettered samples');
+    } finally {
+      beat.stop();
+      // A batch given up while paused is re-delivered by Kafka: that needs fetching again.
+      this.resumeFetching('batch handed back to Kafka');
+      endBatch();
     }
-    // Store first: it is idempotent, so a failed DLQ send that re-delivers the batch costs
-    // nothing there, while the DLQ (not idempotent) only sees rejects once the rows are safe.
-    await this.deps.store.write(valid);
-    const anomalies = this.deps.anomalies;
-    if (anomalies) {
-      anomalies.stage.observe(valid.flatMap((s) => (s.kind === 'vm' ? [s.sample] : [])));
-      this.stats.anomalies += await anomalies.stage.drain((events) => anomalies.sink.publish(events));
-    }
-    await this.dlq!.send(this.deps.topics.deadLetter, dead);
-    this.stats.batches += 1;
-    this.stats.stored += valid.length;
-    this.stats.deadLettered += dead.length;
-    for (const code of codes) this.stats.byCode[code] = (this.stats.byCode[code] ?? 0) + 1;
-    if (dead.length > 0) this.deps.log.debug({ topic: batch.topic, partition: batch.partition, dead: dead.length }, 'dead-lettered samples');
   }
 
-  /** Leaves the group, then closes everything the worker writes through. */
+  private decode(batch: IncomingBatch): DecodedBatch {
+    const decoder = this.decoders.get(batch.topic) ?? this.avro;
+    try {
+      return decoder.decode(batch.messages, (this.deps.now ?? Date.now)());
+    } catch (err) {
+      // Decoders reject bad input per message; a throw is a decoder bug. Parking the batch
+      // keeps the partition moving instead of re-delivering it forever.
+      const reason = `decoder failed on the whole batch: ${err instanceof Error ? err.message : String(err)}`;
+      this.deps.log.error({ topic: batch.topic, partition: batch.partition, err: reason }, 'decoder threw; dead-lettering the batch');
+      return { samples: [], rejects: batch.messages.map((message) => ({ message, rejection: { code: 'DECODER_FAILED', reason } })) };
+    }
+  }
+
+  /**
+   * Writes the batch, retrying in place while the store fails retriably: fetching is paused
+   * meanwhile (nothing more is buffered) and the keep-alive holds our partitions. A store
+   * that refuses the data, a rebalance or stop() hands the batch back to Kafka instead.
+   */
+  private async storeUntilDone(samples: readonly Sample[], batch: IncomingBatch, beat: KeepAlive): Promise<void> {
+    const baseMs = this.deps.retry?.baseMs ?? 500;
+    const maxMs = this.deps.retry?.maxMs ?? 30_000;
+    for (let attempt = 1; ; attempt++) {
+      const endWrite = this.metrics.storeWriteSeconds.startTimer();
+      try {
+        await this.deps.store.write(samples);
+        endWrite();
+        this.resumeFetching('store accepted the batch');
+        return;
+      } catch (err) {
+        endWrite();
+        const failure = classifyStoreError(err);
+        const where = { topic: batch.topic, partition: batch.partition, code: failure.code, attempt };
+        if (!failure.retriable) {
+          this.deps.log.error({ ...where, err: failure.message }, 'store refused the batch; it will be delivered again');
+          throw err;
+        }
+        if (this.stopping) throw err;
+        if (beat.rebalancing) {
+          throw new NovaError('WORKER_REBALANCED', `the group rebalanced while the store was failing (${failure.code}); the batch goes back to Kafka for its next owner`, { retriable: true, cause: err });
+        }
+        this.pauseFetching(failure);
+        this.stats.storeRetries += 1;
+        this.metrics.storeRetries.inc({ code: failure.code });
+        const delay = backoffMs(attempt, baseMs, maxMs);
+        this.deps.log.debug({ ...where, delayMs: delay, err: failure.message }, 'store write failed; retrying the same batch');
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  private pauseFetching(cause: StoreFailure): void {
+    if (this.pausedSince !== undefined) return;
+    this.pausedSince = Date.now();
+    this.stats.pauses += 1;
+    this.metrics.paused.set(1);
+    this.consumer?.pause?.();
+    this.deps.log.warn({ code: cause.code, err: cause.message }, 'store is failing: paused fetching, retrying the batch in hand with backoff');
+  }
+
+  private resumeFetching(why: string): void {
+    if (this.pausedSince === undefined) return;
+    const pausedMs = Date.now() - this.pausedSince;
+    this.pausedSince = undefined;
+    this.metrics.paused.set(0);
+    this.consumer?.resume?.();
+    this.deps.log.info({ pausedMs, why }, `resumed fetching after ${(pausedMs / 1000).toFixed(1)} s`);
+  }
+
+  /** A timer stop() can cut short. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
+    });
+  }
+
+  /** Leaves the group (a batch in retry is handed back, uncommitted), then closes everything the worker writes through. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    for (const wake of [...this.wakers]) wake();
+    if (this.lagTimer) clearInterval(this.lagTimer);
     await this.consumer?.close();
     await this.dlq?.close();
     await this.deps.store.close();

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { questdbTable, topicSpecs, topicsFor, type BusProducer } from '../../core/index.ts';
 import { seededRandom } from '../../ingest/index.ts';
 import { encodeVmSample, type VmSample } from '../../schemas/index.ts';
-import { ANOMALY_TABLE, createSampleWorker, ensureSampleTables, type AnomalyEvent, type SampleWorker } from '../../streams/index.ts';
+import { ANOMALY_TABLE, createSampleWorker, dropSampleTables, ensureSampleTables, type AnomalyEvent, type SampleWorker } from '../../streams/index.ts';
 import { busFor, eventually, isolatedConfig, questdbFor, readTopic, testLogger } from './harness.ts';
 
 const STEP = 300_000;
@@ -58,7 +58,7 @@ describe('online anomaly scoring in the streams worker (real Kafka and QuestDB)'
       () => worker?.stop(),
       () => producer?.close(),
       () => bus.deleteTopics(Object.values(topics)),
-      async () => { for (const t of ['vm_samples', 'host_samples', ANOMALY_TABLE]) await questdb.query(`drop table if exists ${questdbTable(config, t)}`); },
+      () => dropSampleTables(config, questdb),
       () => questdb.close(),
     ];
     for (const step of steps) await Promise.resolve().then(step).catch(() => undefined);

@@ -71,8 +71,10 @@ describe('API keys, roles and plan routes (real PostgreSQL)', () => {
     assert.equal(rows[5]!.route, '/v1/no-such-route', 'unknown /v1 paths need a key too (no route discovery without one)');
   });
 
-  it('keeps /healthz, /openapi.json and /docs public, and declares the security of every /v1 route', async () => {
+  it('keeps /healthz, /readyz, /metrics, /openapi.json and /docs public, and declares the security of every /v1 route', async () => {
     assert.equal((await call('GET', '/healthz')).statusCode, 200);
+    assert.equal((await call('GET', '/readyz')).statusCode, 200);
+    assert.equal((await call('GET', '/metrics')).statusCode, 200);
     assert.equal((await call('GET', '/docs')).statusCode, 200);
     const spec = (await call('GET', '/openapi.json')).json();
     assert.deepEqual(Object.keys(spec.components.securitySchemes).sort(), ['apiKey', 'bearer']);
@@ -90,6 +92,7 @@ describe('API keys, roles and plan routes (real PostgreSQL)', () => {
       'GET /v1/plans': 'viewer', 'GET /v1/plans/{id}': 'viewer',
       'POST /v1/plans/{id}/approve': 'operator', 'POST /v1/plans/{id}/reject': 'operator', 'POST /v1/plans/{id}/execute': 'operator',
       'GET /v1/keys': 'admin', 'POST /v1/keys': 'admin', 'POST /v1/keys/{id}/revoke': 'admin', 'GET /v1/auth/refusals': 'admin',
+      'GET /v1/vms': 'viewer', 'GET /v1/vms/{vmId}/forecast': 'viewer', 'GET /v1/anomalies': 'viewer', 'GET /v1/savings': 'viewer',
     });
     const reject = spec.paths['/v1/plans/{id}/reject'].post;
     assert.deepEqual(reject.requestBody.content['application/json'].schema.required, ['reason']);
@@ -282,8 +285,12 @@ describe('API keys, roles and plan routes (real PostgreSQL)', () => {
     assert.equal(res.json().code, 'API_BODY_TOO_LARGE');
     const anonymous = await call('POST', '/v1/plans/1/approve', undefined, big);
     assert.equal(anonymous.statusCode, 401);
-    const huge = JSON.stringify({ vmId: 'x', vcpus: 1, memBytes: 1, allowedHosts: Array.from({ length: 20_000 }, (_, i) => `host-${i}-${'y'.repeat(20)}`) });
-    assert.equal((await call('POST', '/v1/placements', tokens.operator, huge)).statusCode, 413, 'the global limit bounds every route');
+    // Over the default 1 MiB limit (NOVACRON_API_BODY_LIMIT): refused before it is parsed.
+    const huge = JSON.stringify({ vmId: 'x', vcpus: 1, memBytes: 1, allowedHosts: Array.from({ length: 9_000 }, (_, i) => `host-${i}-${'y'.repeat(120)}`) });
+    assert.ok(huge.length > 1024 * 1024);
+    const tooBig = await call('POST', '/v1/placements', tokens.operator, huge);
+    assert.equal(tooBig.statusCode, 413, 'the global limit bounds every route');
+    assert.match(tooBig.json().message, /1048576 bytes/);
   });
 
   it('lets an admin list (without secrets), create and revoke keys; a revoked key gets 401 at once here and after the cache time elsewhere', async () => {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createIlpSender, migrate, questdbTable } from '../../core/index.ts';
 import { SyntheticFleet } from '../../ingest/index.ts';
 import { forecast, forecastFleet } from '../../models/index.ts';
-import { ensureSampleTables, QuestDbSampleStore, SAMPLE_TABLES } from '../../streams/index.ts';
+import { dropSampleTables, ensureSampleTables, QuestDbSampleStore, SAMPLE_TABLES } from '../../streams/index.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { isolatedConfig, questdbFor } from './harness.ts';
 
@@ -29,7 +29,7 @@ describe('forecaster trains on fleet history in QuestDB and registers the versio
   });
 
   after(async () => {
-    for (const t of Object.values(SAMPLE_TABLES)) await questdb.query(`drop table if exists ${questdbTable(config, t)}`).catch(() => undefined);
+    await dropSampleTables(config, questdb).catch(() => undefined);
     await questdb.close();
     await db?.drop();
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createIlpSender, PROJECT_ROOT, questdbTable } from '../../core/index.ts';
 import { SyntheticFleet } from '../../ingest/index.ts';
-import { ANOMALY_TABLE, ensureSampleTables, QuestDbSampleStore, SAMPLE_TABLES } from '../../streams/index.ts';
+import { ANOMALY_TABLE, dropSampleTables, ensureSampleTables, QuestDbSampleStore, SAMPLE_TABLES } from '../../streams/index.ts';
 import { isolatedConfig, questdbFor } from './harness.ts';
 
 interface Panel { title: string; targets?: { rawSql: string; format?: string }[] }
@@ -32,6 +32,7 @@ describe('every Grafana dashboard query runs on QuestDB', () => {
   });
 
   after(async () => {
+    await dropSampleTables(config, questdb).catch(() => undefined);
     for (const t of tables) await questdb.query(`drop table if exists ${questdbTable(config, t)}`).catch(() => undefined);
     await questdb.close();
   });

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createIlpSender, questdbTable, topicsFor, topicSpecs, type BusProducer, type OutgoingMessage } from '../../core/index.ts';
 import { malformedVariant, SyntheticFleet } from '../../ingest/index.ts';
 import { encodeHostSample, encodeVmSample } from '../../schemas/index.ts';
-import { DLQ_HEADERS, ensureSampleTables, QuestDbSampleStore, SampleWorker } from '../../streams/index.ts';
+import { DLQ_HEADERS, dropSampleTables, ensureSampleTables, QuestDbSampleStore, SampleWorker } from '../../streams/index.ts';
 import { busFor, eventually, isolatedConfig, questdbFor, readTopic, testLogger } from './harness.ts';
 
 describe('samples through real Kafka into real QuestDB', () => {
@@ -37,7 +37,7 @@ describe('samples through real Kafka into real QuestDB', () => {
     await worker?.stop();
     await producer?.close();
     await bus.deleteTopics(Object.values(topics));
-    for (const t of [vmTable, hostTable]) await questdb.query(`drop table if exists ${t}`);
+    await dropSampleTables(config, questdb);
     await questdb.close();
   });
 

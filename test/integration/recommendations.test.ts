@@ -9,7 +9,7 @@ import { createIlpSender, migrate, PROJECT_ROOT, questdbTable, topicsFor, topicS
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { runFleet, SamplePublisher, SyntheticFleet } from '../../ingest/index.ts';
 import { loadCatalogFile, parseSnapshot, planFleet, planToJson, savePlan, snapshotToJson, type ActionPlan, type FleetSnapshot } from '../../scheduler/index.ts';
-import { ensureSampleTables, QuestDbSampleStore, SampleWorker } from '../../streams/index.ts';
+import { dropSampleTables, ensureSampleTables, QuestDbSampleStore, SampleWorker } from '../../streams/index.ts';
 import { apiDeps } from '../../cli/api-deps.ts';
 import { runPlanningCycle } from '../../cli/planning-cycle.ts';
 import { busFor, eventually, isolatedConfig, questdbFor, testLogger } from './harness.ts';
@@ -52,7 +52,7 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
       () => api?.close(),
       () => worker?.stop(),
       () => bus.deleteTopics(Object.values(topics)),
-      async () => { for (const t of ['vm_samples', 'host_samples']) await questdb.query(`drop table if exists ${questdbTable(config, t)}`); },
+      () => dropSampleTables(config, questdb),
       () => questdb.close(),
       () => db?.drop(),
       async () => rmSync(libvirtDir, { recursive: true, force: true }),
@@ -116,7 +116,8 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     assert.equal(hosts.statusCode, 200);
     assert.equal(hosts.json().total, fleet.hosts.length);
 
-    const health = await call({ method: 'GET', url: '/healthz' });
+    // Dependencies are reported by /readyz (checked in the background); /healthz is liveness only.
+    const health = await call({ method: 'GET', url: '/readyz' });
     assert.equal(health.statusCode, 200);
     assert.deepEqual(health.json().checks, { postgres: 'ok', questdb: 'ok', kafka: 'ok' });
 

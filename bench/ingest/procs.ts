@@ -1,0 +1,114 @@
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/**
+ * Every child process the bench started, so an interrupted run (Ctrl-C) stops exactly those
+ * (by pid), and every clean-up step (topics, tables) still to run, newest first.
+ */
+export class Children {
+  private readonly live = new Set<ChildProcess>();
+  private readonly cleanups: { name: string; run: () => Promise<void> }[] = [];
+
+  track<T extends ChildProcess>(child: T): T {
+    this.live.add(child);
+    child.on('exit', () => this.live.delete(child));
+    return child;
+  }
+
+  /** Registers a clean-up; returns a function that runs it now (once) and forgets it. */
+  onCleanup(name: string, run: () => Promise<void>): () => Promise<void> {
+    const entry = { name, run };
+    this.cleanups.push(entry);
+    return async () => {
+      const i = this.cleanups.indexOf(entry);
+      if (i < 0) return;
+      this.cleanups.splice(i, 1);
+      await run();
+    };
+  }
+
+  /** Kills what still runs (SIGINT, then SIGKILL after `graceMs`), then runs every clean-up. */
+  async shutdown(graceMs = 10_000): Promise<void> {
+    await Promise.all([...this.live].map((c) => stopChild(c, graceMs)));
+    for (const entry of this.cleanups.splice(0).reverse()) {
+      await entry.run().catch((err: unknown) => process.stderr.write(`bench:ingest: clean-up "${entry.name}" failed: ${(err as Error).message}\n`));
+    }
+  }
+}
+
+/** Asks a child to stop (SIGINT lets `novacron worker` leave its group and flush), then kills it. */
+export async function stopChild(child: ChildProcess, graceMs = 20_000, signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
+
+/** Resolves with the first stdout line matching `re`; rejects when the child exits first or on timeout. */
+export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let err = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      const line = buf.split('\n').find((l) => re.test(l));
+      if (line !== undefined) finish(() => resolve(line));
+    };
+    const onErr = (d: Buffer) => (err = (err + d.toString()).slice(-4000));
+    const onExit = (code: number | null) => finish(() => reject(new Error(`${what} exited (${code}) before it was ready:\n${err}${buf}`.trim())));
+    const timer = setTimeout(() => finish(() => reject(new Error(`${what} was not ready within ${timeoutMs / 1000} s:\n${err}${buf}`.trim()))), timeoutMs);
+    const finish = (then: () => void) => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onErr);
+      child.off('exit', onExit);
+      then();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onErr);
+    child.on('exit', onExit);
+  });
+}
+
+/** Peak resident set of a process in MiB: VmHWM (the kernel's high-water mark), else VmRSS. */
+export function peakRssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined; // already gone
+  }
+}
+
+/** Samples the peak RSS of some pids every second; `peak()` is the largest seen per pid. */
+export class RssSampler {
+  private readonly peaks = new Map<number, number>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly pids: () => (number | undefined)[]) {
+    this.timer = setInterval(() => this.sample(), 1000);
+    this.timer.unref();
+  }
+
+  sample(): void {
+    for (const pid of this.pids()) {
+      const mb = peakRssMb(pid);
+      if (pid !== undefined && mb !== undefined) this.peaks.set(pid, Math.max(this.peaks.get(pid) ?? 0, mb));
+    }
+  }
+
+  /** Largest peak over the pids (one worker's RSS, the worst one). */
+  peak(): number {
+    return Math.max(0, ...this.peaks.values());
+  }
+
+  stop(): void {
+    this.sample();
+    clearInterval(this.timer);
+  }
+}

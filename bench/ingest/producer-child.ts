@@ -1,0 +1,132 @@
+/**
+ * bench:ingest's agent stand-in, run as its own process (forked with an IPC channel): the
+ * synthetic fleet (ingest/synthetic.ts) → SamplePublisher → the MessageBus from createBus, so
+ * the producing side is exactly what `novacron simulate` runs. Samples are live: each slice
+ * of hosts is stamped with the wall clock when it is made, at an open-loop target rate (the
+ * schedule never waits for the pipeline) or as fast as the publisher takes them ("max").
+ *
+ *   argv: --vms N --rate N|max --index i --count n --seed s   (config from the environment)
+ * IPC out: {type:'ready'} · {type:'progress', vm, host, buckets:[[bucket, vmRows]…]} · {type:'done', …}
+ * IPC in:  {type:'start'} · {type:'stop'}
+ */
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createBus, createLogger, loadConfig, topicsFor } from '../../core/index.ts';
+import { SamplePublisher, SyntheticFleet, type FleetTick } from '../../ingest/index.ts';
+import type { HostSample, VmSample } from '../../schemas/index.ts';
+import { BUCKET_MS } from './latency.ts';
+
+const VMS_PER_HOST = 8;
+/** Most hosts made per slice: bounds how long one loop turn blocks the event loop. */
+const SLICE_HOSTS = 250;
+/** Queued samples are sent at least this often, so a low rate does not sit in the buffer. */
+const FLUSH_MS = 50;
+const REPORT_MS = 250;
+
+const { values } = parseArgs({
+  options: {
+    vms: { type: 'string', default: '100000' },
+    rate: { type: 'string', default: 'max' },
+    index: { type: 'string', default: '0' },
+    count: { type: 'string', default: '1' },
+    seed: { type: 'string', default: '1' },
+  },
+});
+const send = (m: unknown) => process.send?.(m);
+
+const config = loadConfig();
+const log = createLogger('bench-producer', config.logLevel);
+const hostsTotal = Math.max(1, Math.floor(Number(values.vms) / VMS_PER_HOST));
+const index = Number(values.index);
+const count = Number(values.count);
+const max = values.rate === 'max';
+const rate = max ? Infinity : Number(values.rate) / count;
+const fleet = new SyntheticFleet({ hosts: hostsTotal, vmsPerHost: VMS_PER_HOST, seed: Number(values.seed), stepMs: 1000 });
+// This producer's share of the fleet: every count-th host, like agents on separate machines.
+const mine = fleet.hosts.map((_, i) => i).filter((i) => i % count === index);
+
+let stopping = false;
+let started: () => void = () => undefined;
+const start = new Promise<void>((r) => (started = r));
+process.on('message', (m: { type?: string }) => {
+  if (m?.type === 'start') started();
+  if (m?.type === 'stop') {
+    stopping = true;
+    started();
+  }
+});
+// The parent owns shutdown; a stray Ctrl-C to the group must not kill us mid-flush.
+process.on('SIGINT', () => (stopping = true));
+
+const bus = createBus(config, log);
+const producer = await bus.producer();
+const publisher = new SamplePublisher(producer, topicsFor(config));
+send({ type: 'ready' });
+await start;
+
+let pending = new Map<number, number>();
+let reported = { vm: 0, host: 0 };
+const report = () => {
+  const s = publisher.stats;
+  send({ type: 'progress', vm: s.vmSamples - reported.vm, host: s.hostSamples - reported.host, buckets: [...pending] });
+  reported = { vm: s.vmSamples, host: s.hostSamples };
+  pending = new Map();
+};
+const reporter = setInterval(report, REPORT_MS);
+
+let round: FleetTick = fleet.tick(0, Date.now());
+let roundNo = 0;
+let cursor = 0;
+let sentHosts = 0;
+const t0 = performance.now();
+let lastFlush = t0;
+let queued = false;
+while (!stopping) {
+  const now = performance.now();
+  const due = max ? sentHosts + SLICE_HOSTS : Math.floor((((now - t0) / 1000) * rate) / (VMS_PER_HOST + 1));
+  const n = Math.min(due - sentHosts, SLICE_HOSTS);
+  if (n <= 0) {
+    if (queued && now - lastFlush >= FLUSH_MS) {
+      await publisher.flush();
+      lastFlush = performance.now();
+      queued = false;
+    } else await sleep(2);
+    continue;
+  }
+  const ts = Date.now();
+  const hosts: HostSample[] = [];
+  const vms: VmSample[] = [];
+  for (let k = 0; k < n; k++) {
+    if (cursor === mine.length) {
+      // A new round: every VM of the share has sent once; make the next instant's values.
+      round = fleet.tick(++roundNo, ts);
+      cursor = 0;
+    }
+    const h = mine[cursor++]!;
+    const host = round.hosts[h]!;
+    host.ts = ts;
+    hosts.push(host);
+    for (let v = h * VMS_PER_HOST; v < (h + 1) * VMS_PER_HOST; v++) {
+      const vm = round.vms[v]!;
+      vm.ts = ts;
+      vms.push(vm);
+    }
+  }
+  await publisher.addTick({ ts, hosts, vms });
+  const bucket = Math.floor(ts / BUCKET_MS);
+  pending.set(bucket, (pending.get(bucket) ?? 0) + vms.length);
+  sentHosts += n;
+  queued = true;
+  if (performance.now() - lastFlush >= FLUSH_MS) {
+    await publisher.flush();
+    lastFlush = performance.now();
+    queued = false;
+  }
+}
+await publisher.flush();
+clearInterval(reporter);
+report();
+await producer.close();
+send({ type: 'done', seconds: (performance.now() - t0) / 1000, vm: publisher.stats.vmSamples, host: publisher.stats.hostSamples });
+// Exit now: the IPC channel and kafkajs timers would otherwise keep the process up.
+process.send ? process.send({ type: 'bye' }, () => process.exit(0)) : process.exit(0);

@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { NovaError } from './errors.ts';
+import { createLogger } from './logger.ts';
+import { groupByPartition, loadRdKafka, MAX_MESSAGE_BYTES, RdKafkaBus, rdkafkaLogLevel, recordBytes, toHeaders, type RdKafkaModule } from './rdkafka-bus.ts';
+
+const log = createLogger('test', 'silent');
+
+describe('rdkafka adapter helpers', () => {
+  it('a missing node-rdkafka is KAFKA_CLIENT_MISSING with the way to build it', () => {
+    const err = (() => {
+      try {
+        loadRdKafka(() => {
+          throw new Error("Cannot find module 'node-rdkafka'");
+        });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    assert.ok(err instanceof NovaError);
+    assert.equal(err.code, 'KAFKA_CLIENT_MISSING');
+    assert.match(err.message, /npm_config_nodedir=.* npm i node-rdkafka@3/);
+    assert.match(err.message, /NOVACRON_KAFKA_CLIENT=kafkajs/);
+  });
+
+  it('a codec the librdkafka build lacks is refused when the bus is built, naming what it has', () => {
+    const fake = { features: ['gzip', 'lz4'], librdkafkaVersion: '2.12.0' } as unknown as RdKafkaModule;
+    assert.throws(() => new RdKafkaBus({ brokers: ['x:1'], clientId: 'c', compression: 'zstd' }, log, fake), (e: NovaError) => e.code === 'KAFKA_COMPRESSION_UNSUPPORTED' && /gzip, lz4/.test(e.message));
+    assert.doesNotThrow(() => new RdKafkaBus({ brokers: ['x:1'], clientId: 'c', compression: 'lz4' }, log, fake));
+    assert.doesNotThrow(() => new RdKafkaBus({ brokers: ['x:1'], clientId: 'c', compression: 'none' }, log, fake));
+  });
+
+  it('librdkafka syslog severities map to pino levels', () => {
+    assert.deepEqual([0, 3, 4, 5, 6, 7].map(rdkafkaLogLevel), ['error', 'error', 'warn', 'info', 'info', 'debug']);
+  });
+
+  it('headers arrive as a string map whatever form librdkafka gives them in', () => {
+    assert.deepEqual(toHeaders([{ a: Buffer.from('1') }, { b: 'two' }]), { a: '1', b: 'two' });
+    assert.deepEqual(toHeaders(undefined), {});
+  });
+
+  it('a consume round is split per partition, each keeping fetch order', () => {
+    const m = (topic: string, partition: number, offset: number) => ({ topic, partition, offset, key: Buffer.from(`k${offset}`), value: Buffer.from('v'), timestamp: 5 });
+    const batches = groupByPartition([m('t', 0, 10), m('t', 1, 3), m('t', 0, 11), m('u', 0, 7), m('t', 1, 4)]);
+    assert.deepEqual(
+      batches.map((b) => [b.topic, b.partition, b.messages.map((x) => x.offset)]),
+      [['t', 0, ['10', '11']], ['t', 1, ['3', '4']], ['u', 0, ['7']]],
+    );
+    assert.equal(batches[0]!.messages[0]!.key, 'k10');
+    assert.equal(groupByPartition([{ topic: 't', partition: 0, offset: 1, value: null }])[0]!.messages[0]!.key, null);
+  });
+
+  it('a record is measured as librdkafka counts it against message.max.bytes', () => {
+    assert.equal(recordBytes({ key: 'ab', value: Buffer.alloc(10), headers: { h: 'xyz' } }), 2 + 10 + 1 + 3 + 2);
+    assert.equal(recordBytes({ key: null, value: Buffer.alloc(MAX_MESSAGE_BYTES) }), MAX_MESSAGE_BYTES);
+  });
+});
+
+// The consumer's ownership bookkeeping, driven deterministically through a stand-in for
+// node-rdkafka's KafkaConsumer (the real one is exercised in test/integration/bus-contract.test.ts).
+type Tp = { topic: string; partition: number; offset?: number };
+class FakeConsumer {
+  static last: FakeConsumer;
+  readonly calls: string[] = [];
+  readonly queue: { topic: string; partition: number; offset: number; value: Buffer }[] = [];
+  commitFailures: number[] = [];
+  private wait = 0;
+  constructor(readonly conf: Record<string, unknown>) {
+    FakeConsumer.last = this;
+  }
+  rebalance(code: number, partitions: Tp[]): void {
+    (this.conf.rebalance_cb as (err: { code: number }, p: Tp[]) => void)({ code }, partitions);
+  }
+  connect(_o: unknown, cb: (err: null) => void) { cb(null); }
+  disconnect(cb: () => void) { cb(); }
+  on() { return this; }
+  subscribe() {}
+  setDefaultConsumeTimeout(ms: number) { this.wait = ms; }
+  consume(n: number, cb: (err: null, m: unknown[]) => void) {
+    const out = this.queue.splice(0, n);
+    setTimeout(() => cb(null, out), out.length > 0 ? 0 : Math.min(this.wait, 10));
+  }
+  rebalanceProtocol() { return 'COOPERATIVE'; }
+  incrementalAssign(p: Tp[]) { this.calls.push(`assign ${p.map((x) => x.partition).join(',')}`); }
+  incrementalUnassign(p: Tp[]) { this.calls.push(`unassign ${p.map((x) => x.partition).join(',')}`); }
+  assignments() { return []; }
+  commitSync(offsets: Tp[]) {
+    const code = this.commitFailures.shift();
+    if (code !== undefined) throw Object.assign(new Error('Broker: Specified group generation id is not valid'), { code });
+    this.calls.push(`commit ${offsets.map((o) => `${o.partition}@${o.offset}`).join(',')}`);
+  }
+  seek(p: Tp, _t: number, cb: (err: null) => void) {
+    this.calls.push(`seek ${p.partition}@${p.offset}`);
+    cb(null);
+  }
+}
+const fake = { KafkaConsumer: FakeConsumer, features: ['lz4'], librdkafkaVersion: 'fake' } as unknown as RdKafkaModule;
+const ASSIGN = -175;
+const REVOKE = -174;
+const msg = (partition: number, offset: number) => ({ topic: 't', partition, offset, value: Buffer.from('v') });
+const tp = (partition: number) => ({ topic: 't', partition });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 300 && !check(); i++) await sleep(10);
+  assert.ok(check(), what);
+}
+
+describe('rdkafka consumer: partition ownership across rebalances', () => {
+  it('a revoke of the partition in hand: heartbeat() says so, the batch goes back uncommitted, then the partition is released; the others go on', async () => {
+    const consumer = await new RdKafkaBus({ brokers: ['x:1'], clientId: 'c', compression: 'lz4' }, log, fake).consumer({ groupId: 'g', topics: ['t'] });
+    const fc = FakeConsumer.last;
+    const handled: string[] = [];
+    let beatError: unknown;
+    await consumer.start(async (batch, heartbeat) => {
+      handled.push(`${batch.partition}:${batch.messages.map((m) => m.offset).join(',')}`);
+      // Holds partition 0's batch (a sink retrying), beating, until the beat says it is leaving.
+      while (batch.partition === 0) {
+        try {
+          await heartbeat();
+        } catch (err) {
+          beatError = err;
+          fc.calls.push('handler gave up');
+          throw err;
+        }
+        await sleep(5);
+      }
+    });
+    fc.rebalance(ASSIGN, [tp(0), tp(1)]);
+    fc.queue.push(msg(0, 5), msg(1, 9), msg(0, 6));
+    await until(() => handled.length === 1, 'partition 0 in hand');
+    fc.rebalance(REVOKE, [tp(0)]);
+    await until(() => fc.calls.includes('commit 1@10'), 'partition 1 committed');
+    await consumer.close();
+    assert.ok(beatError instanceof NovaError && beatError.code === 'KAFKA_REBALANCING', String(beatError));
+    assert.deepEqual(handled, ['0:5,6', '1:9']);
+    assert.deepEqual(fc.calls, ['assign 0,1', 'handler gave up', 'unassign 0', 'commit 1@10'], 'no commit and no seek for the partition that left; released after its batch');
+  });
+
+  it('a revoke of another partition is released at once, and its fetched batch is never handed out', async () => {
+    const consumer = await new RdKafkaBus({ brokers: ['x:1'], clientId: 'c', compression: 'lz4' }, log, fake).consumer({ groupId: 'g', topics: ['t'] });
+    const fc = FakeConsumer.last;
+    const handled: number[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    await consumer.start(async (batch) => {
+      handled.push(batch.partition);
+      if (batch.partition === 0) await held;
+    });
+    fc.rebalance(ASSIGN, [tp(0), tp(1)]);
+    fc.queue.push(msg(0, 5), msg(1, 9));
+    await until(() => handled.length === 1, 'partition 0 in hand');
+    fc.rebalance(REVOKE, [tp(1)]);
+    assert.deepEqual(fc.calls, ['assign 0,1', 'unassign 1'], 'partition 1 released while 0 is still in hand');
+    release();
+    await until(() => fc.calls.includes('commit 0@6'), 'partition 0 committed');
+    await sleep(50);
+    await consumer.close();
+    assert.deepEqual(handled, [0]);
+  });
+
+  it('a commit refused mid-rebalance (old generation) is made again on the next round, the batch not handed out twice', async () => {
+    const consumer = await new RdKafkaBus({ brokers: ['x:1'], clientId: 'c', compression: 'lz4' }, log, fake).consumer({ groupId: 'g', topics: ['t'] });
+    const fc = FakeConsumer.last;
+    fc.commitFailures = [22];
+    let calls = 0;
+    await consumer.start(async () => {
+      calls++;
+    });
+    fc.rebalance(ASSIGN, [tp(0)]);
+    fc.queue.push(msg(0, 1));
+    await until(() => fc.calls.includes('commit 0@2'), 'committed on retry');
+    await consumer.close();
+    assert.equal(calls, 1);
+  });
+
+  it('a handler that throws: nothing committed, the partition rewound to the batch start', async () => {
+    const consumer = await new RdKafkaBus({ brokers: ['x:1'], clientId: 'c', compression: 'lz4' }, log, fake).consumer({ groupId: 'g', topics: ['t'] });
+    const fc = FakeConsumer.last;
+    await consumer.start(async () => {
+      throw new Error('sink down');
+    });
+    fc.rebalance(ASSIGN, [tp(0)]);
+    fc.queue.push(msg(0, 3), msg(0, 4));
+    await until(() => fc.calls.includes('seek 0@3'), 'rewound');
+    await consumer.close();
+    assert.ok(!fc.calls.some((c) => c.startsWith('commit')));
+  });
+});

@@ -1,0 +1,23 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../core/index.ts';
+import { ROLLUP_METRICS, rollupView, rollupViews } from './rollups.ts';
+
+const config = loadConfig({}, { NOVACRON_TABLE_PREFIX: 'x_' });
+
+test('four views under the table prefix: per VM and per host, by minute and by hour, each over the raw table', () => {
+  const views = rollupViews(config);
+  assert.deepEqual(views.map((v) => [v.name, v.base]), [
+    ['x_vm_samples_1m', 'x_vm_samples'], ['x_vm_samples_1h', 'x_vm_samples'],
+    ['x_host_samples_1m', 'x_host_samples'], ['x_host_samples_1h', 'x_host_samples'],
+  ]);
+  assert.equal(rollupView(config, 'vm', '1h'), 'x_vm_samples_1h');
+  for (const v of views) {
+    assert.match(v.ddl, new RegExp(`^CREATE MATERIALIZED VIEW IF NOT EXISTS ${v.name} AS \\(SELECT ts, `));
+    assert.match(v.ddl, new RegExp(`FROM ${v.base} SAMPLE BY ${v.name.endsWith('_1m') ? '1m' : '1h'}\\)`));
+    assert.match(v.ddl, v.name.includes('_vm_') ? /SELECT ts, vm_id, / : /SELECT ts, host_id, /);
+    for (const m of ROLLUP_METRICS) {
+      assert.ok(v.ddl.includes(`avg(${m}) ${m}_avg`) && v.ddl.includes(`max(${m}) ${m}_max`) && v.ddl.includes(`approx_percentile(${m}, 0.95, 3) ${m}_p95`), `${v.name} ${m}`);
+    }
+  }
+});

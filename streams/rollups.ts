@@ -1,0 +1,121 @@
+import { NovaError, questdbTable, type Config, type QuestDbClient } from '../core/index.ts';
+
+/**
+ * Rollups are QuestDB materialized views over the raw sample tables: QuestDB refreshes them
+ * incrementally as rows land (and again for a late or re-delivered row's bucket), so nothing
+ * in the worker aggregates by hand and a worker restart loses nothing.
+ *
+ * p95 is `approx_percentile(x, 0.95, 3)`: QuestDB 9.3 has no exact percentile function
+ * (no percentile_disc/percentile_cont), and approx_percentile is accepted in a view. It is an
+ * HdrHistogram quantile with 3 significant digits: within 0.1 % of the exact nearest-rank p95.
+ * It rejects negative inputs, which validateSample already keeps out of the raw tables.
+ */
+export const ROLLUP_INTERVALS = ['1m', '1h'] as const;
+export type RollupInterval = (typeof ROLLUP_INTERVALS)[number];
+
+interface RollupSource {
+  /** Raw table (unprefixed). */
+  table: string;
+  /** The series key each row of the view is grouped by. */
+  key: string;
+  /** Columns whose latest value in the bucket is carried along (capacity for rightsizing). */
+  last: string[];
+}
+
+const SOURCES = {
+  vm: { table: 'vm_samples', key: 'vm_id', last: ['host_id', 'vcpus', 'mem_total_bytes'] },
+  host: { table: 'host_samples', key: 'host_id', last: ['cpu_capacity_cores', 'mem_total_bytes'] },
+} as const satisfies Record<string, RollupSource>;
+
+/** The metrics every rollup summarises with avg, max and p95. */
+export const ROLLUP_METRICS = ['cpu_used_cores', 'mem_used_bytes'] as const;
+
+// Minute rollups in day partitions, hour rollups in month partitions: a few hundred MB per partition at fleet scale.
+const PARTITION: Record<RollupInterval, string> = { '1m': 'DAY', '1h': 'MONTH' };
+
+/** Name of one rollup view under the table prefix, e.g. `vm_samples_1m`. */
+export function rollupView(config: Config, kind: keyof typeof SOURCES, interval: RollupInterval): string {
+  return questdbTable(config, `${SOURCES[kind].table}_${interval}`);
+}
+
+/** Every rollup view with its DDL; each reads the raw table directly (a p95 cannot be rolled up from minute p95s). */
+export function rollupViews(config: Config): { name: string; base: string; ddl: string }[] {
+  const out: { name: string; base: string; ddl: string }[] = [];
+  for (const kind of Object.keys(SOURCES) as (keyof typeof SOURCES)[]) {
+    const src: RollupSource = SOURCES[kind];
+    const base = questdbTable(config, src.table);
+    for (const interval of ROLLUP_INTERVALS) {
+      const name = rollupView(config, kind, interval);
+      const aggregates = ROLLUP_METRICS.flatMap((m) => [`avg(${m}) ${m}_avg`, `max(${m}) ${m}_max`, `approx_percentile(${m}, 0.95, 3) ${m}_p95`]);
+      const columns = [`ts`, src.key, ...src.last.map((c) => `last(${c}) ${c}`), ...aggregates, 'count() samples'];
+      out.push({
+        name,
+        base,
+        ddl: `CREATE MATERIALIZED VIEW IF NOT EXISTS ${name} AS (SELECT ${columns.join(', ')} FROM ${base} SAMPLE BY ${interval}) PARTITION BY ${PARTITION[interval]}`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Creates the rollup views if missing. A view QuestDB marked invalid (its base table was
+ * dropped and created again, or a refresh failed) never refreshes again by itself: it is
+ * dropped and created anew, which rebuilds it from the raw rows.
+ */
+export async function ensureRollups(config: Config, questdb: QuestDbClient): Promise<void> {
+  await dropOrphanRollups(questdb);
+  for (const view of rollupViews(config)) {
+    const status = await questdb.query<{ view_status: string }>('select view_status from materialized_views() where view_name = $1', [view.name]);
+    if (status[0]?.view_status === 'invalid') await questdb.query(`DROP MATERIALIZED VIEW IF EXISTS ${view.name}`);
+    await questdb.query(view.ddl);
+  }
+}
+
+// Names every rollup view has, whatever the table prefix.
+const ROLLUP_NAME = new RegExp(`(^|_)(${Object.values(SOURCES).map((s) => s.table).join('|')})_(${ROLLUP_INTERVALS.join('|')})$`);
+
+/**
+ * Drops rollup views (of any table prefix) whose base table no longer exists. QuestDB keeps
+ * such a view, invalid, when its table is dropped without it (a test or a tear-down that
+ * dropped only the tables); nothing can refresh it again, so it is only clutter.
+ */
+export async function dropOrphanRollups(questdb: QuestDbClient): Promise<string[]> {
+  const invalid = await questdb.query<{ view_name: string; base_table_name: string }>(
+    "select view_name, base_table_name from materialized_views() where view_status = 'invalid'");
+  const dropped: string[] = [];
+  for (const v of invalid.filter((x) => ROLLUP_NAME.test(x.view_name))) {
+    const base = await questdb.query<{ n: string }>('select count() n from tables() where table_name = $1', [v.base_table_name]);
+    if (Number(base[0]?.n ?? 1) > 0) continue;
+    await questdb.query(`DROP MATERIALIZED VIEW IF EXISTS ${v.view_name}`);
+    dropped.push(v.view_name);
+  }
+  return dropped;
+}
+
+/** Drops the rollup views (before their base tables: QuestDB does not cascade). */
+export async function dropRollups(config: Config, questdb: QuestDbClient): Promise<void> {
+  for (const view of rollupViews(config)) await questdb.query(`DROP MATERIALIZED VIEW IF EXISTS ${view.name}`);
+}
+
+/**
+ * Resolves once every row committed to the base tables is in the views: each view has
+ * refreshed up to its base table's latest transaction and applied its own WAL.
+ */
+export async function waitForRollups(config: Config, questdb: QuestDbClient, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const view of rollupViews(config)) {
+    await questdb.waitForWalApplied(view.base, Math.max(1, deadline - Date.now()));
+    for (;;) {
+      const rows = await questdb.query<{ view_status: string; refresh_base_table_txn: string; base_table_txn: string; invalidation_reason: string | null }>(
+        'select view_status, refresh_base_table_txn, base_table_txn, invalidation_reason from materialized_views() where view_name = $1', [view.name]);
+      const row = rows[0];
+      if (!row) throw new NovaError('QUESTDB_ROLLUP_MISSING', `rollup view ${view.name} does not exist; create it with ensureSampleTables (./novacron worker does)`);
+      if (row.view_status === 'invalid') throw new NovaError('QUESTDB_ROLLUP_INVALID', `rollup view ${view.name} is invalid (${row.invalidation_reason ?? 'see the QuestDB log'}); ensureSampleTables rebuilds it`);
+      if (BigInt(row.refresh_base_table_txn) >= BigInt(row.base_table_txn)) break;
+      if (Date.now() > deadline) throw new NovaError('QUESTDB_ROLLUP_LAG', `rollup view ${view.name} did not refresh within ${timeoutMs} ms; see the QuestDB log`, { retriable: true });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await questdb.waitForWalApplied(view.name, Math.max(1, deadline - Date.now()));
+  }
+}
