@@ -233,7 +233,7 @@ async function main(): Promise<number> {
   say('');
   say(`raw limits (same run)`);
   for (const k of kafka) say(`  kafka ProducerPerformance ${k.label}: ${fmt(k.recordsPerS)} records/s`);
-  const senderBest = [...ilp].filter((r) => !r.error && r.mode !== 'text').sort((a, b) => b.landedRowsPerS - a.landedRowsPerS)[0];
+  const senderBest = [...ilp].filter((r) => !r.error && r.mode !== 'store').sort((a, b) => b.landedRowsPerS - a.landedRowsPerS)[0];
   if (senderBest && senderBest !== ilpBest) say(`  direct ILP, best with the Sender: ${senderBest.label}${senderBest.senders > 1 ? ` × ${senderBest.senders} senders` : ''}: ${fmt(senderBest.landedRowsPerS)} rows/s`);
   if (ilpBest) say(`  direct ILP best (the reference for ilp_ratio): ${ilpBest.label}${ilpBest.senders > 1 ? ` × ${ilpBest.senders} in parallel` : ''}: ${fmt(ilpBest.landedRowsPerS)} rows/s`);
   say('');

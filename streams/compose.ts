@@ -20,7 +20,7 @@ export async function createSampleWorker(
   opts: { groupId?: string; anomalies?: boolean; decoders?: Record<string, BatchDecoder>; processMetrics?: boolean } = {},
 ): Promise<SampleWorker> {
   const topics = topicsFor(config);
-  const store = new QuestDbSampleStore(await createIlpSender(config), config);
+  const store = new QuestDbSampleStore(config);
   let anomalies: ConstructorParameters<typeof SampleWorker>[0]['anomalies'];
   if (opts.anomalies ?? true) {
     const stage = new AnomalyStage(() => createSeriesDetector({ probationSamples: config.anomaly.probationSamples, minChange: config.anomaly.minChange }), {

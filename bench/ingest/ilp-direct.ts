@@ -24,7 +24,7 @@ export interface IlpVariant {
    * text:  not the Sender: ILP text built as one string per batch and POSTed to /write with
    *        fetch, to show what encoding costs in the client versus in QuestDB.
    */
-  mode: 'store' | 'auto' | 'rows' | 'text';
+  mode: 'store' | 'auto' | 'rows';
   batchRows: number;
   senders: number;
 }
@@ -42,7 +42,8 @@ export interface IlpResult extends IlpVariant {
 export function ilpVariants(): IlpVariant[] {
   const v = (label: string, transport: 'http' | 'tcp', options: string, mode: IlpVariant['mode'], batchRows: number): IlpVariant => ({ label, transport, options, mode, batchRows, senders: 1 });
   return [
-    v('worker path today (SampleStore, http, auto_flush=off, pv auto, 10k-row batches)', 'http', 'auto_flush=off;retry_timeout=10000', 'store', 10_000),
+    v("the worker's SampleStore (ILP text built per batch, POST /write, 10k-row batches)", 'http', '', 'store', 10_000),
+    v("the worker's SampleStore, 50k-row batches", 'http', '', 'store', 50_000),
     v('client defaults (http, awaited rows, auto_flush_rows=75000)', 'http', '', 'auto', 75_000),
     v('http pv=1, rows not awaited, 10k-row flush', 'http', 'auto_flush=off;protocol_version=1', 'rows', 10_000),
     v('http pv=2, rows not awaited, 10k-row flush', 'http', 'auto_flush=off;protocol_version=2', 'rows', 10_000),
@@ -51,30 +52,10 @@ export function ilpVariants(): IlpVariant[] {
     v('http pv=2, 50k-row flush, stdlib_http=on', 'http', `auto_flush=off;protocol_version=2;init_buf_size=${16 << 20};stdlib_http=on`, 'rows', 50_000),
     v('tcp pv=1, 50k-row flush', 'tcp', `auto_flush=off;protocol_version=1;init_buf_size=${16 << 20}`, 'rows', 50_000),
     v('tcp pv=2, 50k-row flush', 'tcp', `auto_flush=off;protocol_version=2;init_buf_size=${16 << 20}`, 'rows', 50_000),
-    v('not the Sender: ILP text per batch, one string, fetch POST /write, 50k rows', 'http', '', 'text', 50_000),
   ];
 }
 
-// ILP tag values escape space, comma and equals; our ids never contain them, so test first.
-const tag = (v: string) => (/[ ,=]/.test(v) ? v.replace(/([ ,=])/g, '\\$1') : v);
-
-/** ILP v1 text of a batch (designated ts in ns), as a string: one UTF-8 encode per batch. */
-function ilpText(vmTable: string, hostTable: string, batch: readonly Sample[], ts: number): string {
-  const ns = `${ts}000000`;
-  let out = '';
-  for (const s of batch) {
-    if (s.kind === 'vm') {
-      const v = s.sample;
-      out += `${vmTable},host_id=${tag(v.hostId)},vm_id=${tag(v.vmId)} cpu_used_cores=${v.cpuUsedCores},vcpus=${v.vcpus},mem_used_bytes=${v.memUsedBytes}i,mem_total_bytes=${v.memTotalBytes}i,disk_read_bps=${v.diskReadBps},disk_write_bps=${v.diskWriteBps},net_rx_bps=${v.netRxBps},net_tx_bps=${v.netTxBps},vcpu_delay_pct=${v.vcpuDelayPct} ${ns}\n`;
-    } else {
-      const h = s.sample;
-      out += `${hostTable},host_id=${tag(h.hostId)} cpu_used_cores=${h.cpuUsedCores},cpu_capacity_cores=${h.cpuCapacityCores},mem_used_bytes=${h.memUsedBytes}i,mem_total_bytes=${h.memTotalBytes}i,disk_read_bps=${h.diskReadBps},disk_write_bps=${h.diskWriteBps},net_rx_bps=${h.netRxBps},net_tx_bps=${h.netTxBps},cpu_steal_pct=${h.cpuStealPct} ${ns}\n`;
-    }
-  }
-  return out;
-}
-
-/** Writes one sample as the worker's SampleStore does (same columns and types), row not awaited. */
+/** Writes one sample through the client library's Sender (same columns and types as the store), row not awaited. */
 function writeRow(sender: Sender, vmTable: string, hostTable: string, s: Sample, ts: number): void {
   if (s.kind === 'vm') {
     const v = s.sample;
@@ -153,14 +134,10 @@ export async function runIlpVariant(base: Config, questdb: QuestDbClient, prefix
     const t0 = performance.now();
     const deadline = t0 + seconds * 1000;
     await Promise.all(senders.map(async (sender) => {
-      const store = variant.mode === 'store' ? new QuestDbSampleStore(sender, config) : undefined;
+      const store = variant.mode === 'store' ? new QuestDbSampleStore(config) : undefined;
       while (performance.now() < deadline) {
         const { batch, ts } = next();
-        if (variant.mode === 'text') {
-          const res = await fetch(`http://${config.questdb.host}:${config.questdb.httpPort}/write`, { method: 'POST', body: ilpText(tables[0]!, tables[1]!, batch, ts) });
-          if (res.status >= 300) throw new Error(`/write answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-          await res.arrayBuffer().catch(() => undefined);
-        } else if (store) {
+        if (store) {
           // The store reads ts from the sample: copy with this round's ts (a small, fair extra).
           await store.write(batch.map((s) => ({ kind: s.kind, sample: { ...s.sample, ts } }) as Sample));
         } else if (variant.mode === 'auto') {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createIlpSender, migrate, questdbTable } from '../../core/index.ts';
+import { migrate, questdbTable } from '../../core/index.ts';
 import { SyntheticFleet } from '../../ingest/index.ts';
 import { forecast, forecastFleet } from '../../models/index.ts';
 import { dropSampleTables, ensureSampleTables, QuestDbSampleStore, SAMPLE_TABLES } from '../../streams/index.ts';
@@ -22,7 +22,7 @@ describe('forecaster trains on fleet history in QuestDB and registers the versio
     await migrate(db.pool, forecast.FORECAST_REGISTRY_MIGRATIONS);
     await ensureSampleTables(config, questdb);
     const fleet = new SyntheticFleet({ hosts: 4, vmsPerHost: 5, seed: 9, stepMs: STEP });
-    const store = new QuestDbSampleStore(await createIlpSender(config), config);
+    const store = new QuestDbSampleStore(config);
     for (let k = 0; k < DAYS * 288; k++) await store.write(fleet.tick(k, first + k * STEP).vms.map((sample) => ({ kind: 'vm' as const, sample })));
     await store.close();
     await questdb.waitForWalApplied(questdbTable(config, SAMPLE_TABLES.vm));

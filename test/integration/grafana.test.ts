@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createIlpSender, PROJECT_ROOT, questdbTable } from '../../core/index.ts';
+import { PROJECT_ROOT, questdbTable } from '../../core/index.ts';
 import { SyntheticFleet } from '../../ingest/index.ts';
 import { ANOMALY_TABLE, dropSampleTables, ensureSampleTables, QuestDbSampleStore, SAMPLE_TABLES } from '../../streams/index.ts';
 import { isolatedConfig, questdbFor } from './harness.ts';
@@ -21,7 +21,7 @@ describe('every Grafana dashboard query runs on QuestDB', () => {
   before(async () => {
     await ensureSampleTables(config, questdb);
     const fleet = new SyntheticFleet({ hosts: 3, vmsPerHost: 4, seed: 5, stepMs: 300_000 });
-    const store = new QuestDbSampleStore(await createIlpSender(config), config);
+    const store = new QuestDbSampleStore(config);
     for (let k = 0; k < 24; k++) {
       const tick = fleet.tick(k, now - (23 - k) * 300_000);
       await store.write([...tick.hosts.map((sample) => ({ kind: 'host' as const, sample })), ...tick.vms.map((sample) => ({ kind: 'vm' as const, sample }))]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createIlpSender, questdbTable, topicsFor, topicSpecs, type BusProducer, type OutgoingMessage } from '../../core/index.ts';
+import { questdbTable, topicsFor, topicSpecs, type BusProducer, type OutgoingMessage } from '../../core/index.ts';
 import { malformedVariant, SyntheticFleet } from '../../ingest/index.ts';
 import { encodeHostSample, encodeVmSample } from '../../schemas/index.ts';
 import { DLQ_HEADERS, dropSampleTables, ensureSampleTables, QuestDbSampleStore, SampleWorker } from '../../streams/index.ts';
@@ -28,7 +28,7 @@ describe('samples through real Kafka into real QuestDB', () => {
     await bus.ensureTopics(topicSpecs(config, 3));
     await ensureSampleTables(config, questdb);
     producer = await bus.producer();
-    const store = new QuestDbSampleStore(await createIlpSender(config), config);
+    const store = new QuestDbSampleStore(config);
     worker = new SampleWorker({ bus, store, topics, groupId: `${config.kafka.topicPrefix}-streams`, log: testLogger() });
     await worker.start();
   });

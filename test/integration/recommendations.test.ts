@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildApi, createApiKey } from '../../api/index.ts';
-import { createIlpSender, migrate, PROJECT_ROOT, questdbTable, topicsFor, topicSpecs, type PgPool } from '../../core/index.ts';
+import { migrate, PROJECT_ROOT, questdbTable, topicsFor, topicSpecs, type PgPool } from '../../core/index.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { runFleet, SamplePublisher, SyntheticFleet } from '../../ingest/index.ts';
 import { loadCatalogFile, parseSnapshot, planFleet, planToJson, savePlan, snapshotToJson, type ActionPlan, type FleetSnapshot } from '../../scheduler/index.ts';
@@ -40,7 +40,7 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     await migrate(pool, ALL_MIGRATIONS);
     await bus.ensureTopics(topicSpecs(config, 2));
     await ensureSampleTables(config, questdb);
-    worker = new SampleWorker({ bus, store: new QuestDbSampleStore(await createIlpSender(config), config), topics, groupId: `${topics.vmSamples}-g`, log });
+    worker = new SampleWorker({ bus, store: new QuestDbSampleStore(config), topics, groupId: `${topics.vmSamples}-g`, log });
     await worker.start();
     api = await buildApi(apiDeps(pool, questdb, bus, log, join(PROJECT_ROOT, 'scheduler', 'cost', 'catalog.example.json')));
     apiKey = (await createApiKey(pool, 'recommendations-test', 'operator')).token;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createIlpSender, seededRandom } from '../../core/index.ts';
+import { seededRandom } from '../../core/index.ts';
 import type { HostSample, Sample, VmSample } from '../../schemas/index.ts';
 import { dropSampleTables, ensureSampleTables, QuestDbSampleStore, rollupView, waitForRollups, type RollupInterval } from '../../streams/index.ts';
 import { eventually, isolatedConfig, questdbFor } from './harness.ts';
@@ -54,7 +54,7 @@ describe('rollups: QuestDB materialized views over the raw sample tables', () =>
 
   before(async () => {
     await ensureSampleTables(config, questdb);
-    store = new QuestDbSampleStore(await createIlpSender(config), config);
+    store = new QuestDbSampleStore(config);
     const all: Sample[] = [...vms.map((sample) => ({ kind: 'vm' as const, sample })), ...hosts.map((sample) => ({ kind: 'host' as const, sample }))];
     for (let i = 0; i < all.length; i += 5000) await store.write(all.slice(i, i + 5000));
     await waitForRollups(config, questdb, 60_000);

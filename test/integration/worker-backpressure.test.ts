@@ -81,7 +81,7 @@ async function rig(extraEnv: Record<string, string>, partitions: number) {
   await bus.ensureTopics(partitions > 0 ? topicSpecs(config, partitions) : topicSpecs(config));
   await ensureSampleTables(config, questdb);
   const producer: BusProducer = await bus.producer();
-  const store = new ObservedStore(new QuestDbSampleStore(await createIlpSender(config), config));
+  const store = new ObservedStore(new QuestDbSampleStore(config));
   const teardown = async (worker: SampleWorker | undefined, extra: () => Promise<void> = async () => {}) => {
     const steps = [() => extra(), () => worker?.stop(), () => producer.close(), () => bus.deleteTopics(Object.values(topics)), () => dropSampleTables(config, questdb), () => questdb.close()];
     for (const step of steps) await step()?.catch((err: unknown) => console.error('teardown:', err));
@@ -244,7 +244,7 @@ describe('streams worker: two workers share the default 16 partitions; the rebal
       assert.equal(r.config.kafka.partitions, 16, 'the default partition count');
       const { logger } = logSink();
       for (let i = 0; i < 2; i++) {
-        const store = i === 0 ? r.store : new ObservedStore(new QuestDbSampleStore(await createIlpSender(r.config), r.config));
+        const store = i === 0 ? r.store : new ObservedStore(new QuestDbSampleStore(r.config));
         const w = new SampleWorker({ bus: r.bus, store, topics: r.topics, groupId: `${r.config.kafka.topicPrefix}-streams`, log: logger, lagEveryMs: 0 });
         await w.start();
         workers.push(w);

@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { loadConfig, NovaError } from '../core/index.ts';
+import type { Sample, VmSample } from '../schemas/index.ts';
+import { classifyStoreError } from './store-retry.ts';
+import { QuestDbSampleStore } from './sample-store.ts';
+
+// A stand-in HTTP server for the answers real QuestDB will not give on demand (503, a stall);
+// writes into the real QuestDB are tested in test/integration/sample-store.test.ts.
+async function withServer(handle: (req: IncomingMessage, body: string, res: ServerResponse) => void, fn: (port: number) => Promise<void>): Promise<void> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => handle(req, body, res));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    await fn((server.address() as { port: number }).port);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+}
+
+const configFor = (port: number) => loadConfig({}, { QUESTDB_HTTP_PORT: String(port), NOVACRON_TABLE_PREFIX: 'u_' });
+const vms = (n: number): Sample[] => Array.from({ length: n }, (_, i) => ({
+  kind: 'vm', sample: { ts: 1_767_225_600_000 + i, hostId: 'h', vmId: `v${i}`, cpuUsedCores: 1, vcpus: 2, memUsedBytes: 1, memTotalBytes: 2, diskReadBps: 0, diskWriteBps: 0, netRxBps: 0, netTxBps: 0, vcpuDelayPct: 0 } satisfies VmSample,
+}));
+const failure = (p: Promise<unknown>) => p.then(() => assert.fail('the write resolved'), (e: unknown) => e);
+
+test('requests: POST /write?precision=ms, one table each, at most maxRequestBytes, no more than maxInFlight at once', async () => {
+  const seen: { url: string; method: string; body: string }[] = [];
+  let inFlight = 0;
+  let most = 0;
+  await withServer((req, body, res) => {
+    seen.push({ url: req.url!, method: req.method!, body });
+    inFlight++;
+    most = Math.max(most, inFlight);
+    setTimeout(() => { inFlight--; res.writeHead(204).end(); }, 20);
+  }, async (port) => {
+    const store = new QuestDbSampleStore(configFor(port), { maxRequestBytes: 1000, maxInFlight: 3 });
+    const host: Sample = { kind: 'host', sample: { ts: 1, hostId: 'h', cpuUsedCores: 1, cpuCapacityCores: 2, memUsedBytes: 1, memTotalBytes: 2, diskReadBps: 0, diskWriteBps: 0, netRxBps: 0, netTxBps: 0, cpuStealPct: 0 } };
+    await store.write([...vms(40), host]);
+    await store.close();
+  });
+  assert.ok(seen.length > 3, `${seen.length} requests`);
+  assert.ok(seen.every((r) => r.method === 'POST' && r.url === '/write?precision=ms'));
+  assert.ok(seen.every((r) => Buffer.byteLength(r.body) <= 1000));
+  for (const r of seen) assert.equal(new Set(r.body.trimEnd().split('\n').map((l) => l.split(',')[0])).size, 1, 'one table per request');
+  assert.equal(seen.flatMap((r) => r.body.trimEnd().split('\n')).length, 41, 'every row sent once');
+  assert.equal(most, 3);
+});
+
+test('HTTP 503 is a retriable STORE_HTTP_503; after a failure no further request starts', async () => {
+  let requests = 0;
+  await withServer((_req, _body, res) => {
+    requests++;
+    res.writeHead(503, { 'content-type': 'application/json' }).end('{"code":"internal error","message":"table busy"}');
+  }, async (port) => {
+    const store = new QuestDbSampleStore(configFor(port), { maxRequestBytes: 300, maxInFlight: 1 });
+    const err = await failure(store.write(vms(20)));
+    assert.ok(err instanceof NovaError);
+    assert.equal(err.code, 'STORE_HTTP_503');
+    assert.equal(err.retriable, true);
+    assert.match(err.message, /table busy/);
+    assert.equal(classifyStoreError(err).retriable, true);
+  });
+  assert.equal(requests, 1, 'the other chunks were not sent after the first failed');
+});
+
+test('a server that does not answer in time: a retriable STORE_TIMEOUT', async () => {
+  await withServer(() => undefined, async (port) => {
+    const store = new QuestDbSampleStore(configFor(port), { requestTimeoutMs: 300 });
+    const t0 = performance.now();
+    const err = await failure(store.write(vms(2)));
+    assert.ok(err instanceof NovaError);
+    assert.equal(err.code, 'STORE_TIMEOUT');
+    assert.equal(err.retriable, true);
+    assert.ok(performance.now() - t0 < 5_000);
+  });
+});
+
+test('a closed store refuses writes', async () => {
+  await withServer((_req, _body, res) => res.writeHead(204).end(), async (port) => {
+    const store = new QuestDbSampleStore(configFor(port));
+    await store.write(vms(3));
+    await store.close();
+    assert.equal(((await failure(store.write(vms(1)))) as NovaError).code, 'STORE_CLOSED');
+  });
+});
