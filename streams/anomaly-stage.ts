@@ -52,7 +52,7 @@ export interface AnomalyStageOptions {
    * host reboot or an agent upgrade, short enough that a deleted VM's state goes the same day.
    */
   idleMs: number;
-  /** At most this many series are kept; beyond it the least recently updated goes first (LRU). Default 250,000 (125k VMs × cpu, mem; ~2 GB at the ~8 KB a detector takes in the heap). */
+  /** At most this many series are kept; beyond it the least recently updated goes first (LRU). Default 250,000 (125k VMs × cpu, mem; ~1.5 GB at the ~6.1 KB a detector takes with its JS objects). */
   maxSeries: number;
 }
 

@@ -1,4 +1,5 @@
 import { NovaError } from '../../core/index.ts';
+import { Slab, type SlabSize } from './state-slab.ts';
 
 /** Settings of the sequence memory. */
 export interface ContextNoveltyOptions {
@@ -29,49 +30,73 @@ const LEVEL_LIMIT = 1000;
  * never seen before. A recurring pattern (a nightly backup spike) stops being novel after it
  * has been seen once; a new shape, level or rhythm is novel.
  *
- * State is fixed: "seen" is a Bloom filter (two hashes, `CONTEXT_MEMORY_BITS` bits) over the
- * contexts of every grid, instead of a map that grows with every new context. A few hundred
- * distinct contexts per grid, a busy series, make a false "seen" a few % likely, i.e. a novel
- * sample is occasionally missed by one grid of three (no measurable effect on NAB).
+ * State is fixed (in a `Slab`: the detector's, or its own when built alone): "seen" is a Bloom
+ * filter (two hashes, `CONTEXT_MEMORY_BITS` bits) over the contexts of every grid, instead of a
+ * map that grows with every new context. A few hundred distinct contexts per grid, a busy
+ * series, make a false "seen" a few % likely, i.e. a novel sample is occasionally missed by one
+ * grid of three (no measurable effect on NAB).
  */
 export class ContextNovelty {
-  private readonly opts: ContextNoveltyOptions;
+  // Shared, not copied (frozen): the detector passes one options object to all its series.
+  private readonly opts: Readonly<ContextNoveltyOptions>;
   private readonly calibrationSamples: number;
+  // The first values, kept until the range is fixed; allocated on the first update (a detector
+  // that is created but never fed holds none) and released once the range is fixed.
   private calibration: Float32Array | undefined;
-  private calibrated = 0;
-  private lo = 0;
-  private step = 1;
-  private seen: Uint8Array | undefined;
-  // Per grid, the last `contextLength` levels (a ring) and how many were seen.
-  private readonly levelsRing: Int16Array;
-  private filled = 0;
-  private head = 0;
+  private calibrated = false;
+  private readonly f64: Float64Array;
+  private readonly at: number;
+  // Per grid, the last `contextLength` levels (a ring; whole numbers within ±LEVEL_LIMIT, exact in Float32).
+  private readonly ring: Float32Array;
+  private readonly ringAt: number;
+  // The Bloom filter of seen contexts: CONTEXT_MEMORY_BITS bits from `seenAt`.
+  private readonly seen: Uint8Array;
+  private readonly seenAt: number;
 
-  constructor(opts: ContextNoveltyOptions, calibrationSamples: number) {
-    for (const [k, v] of Object.entries(opts)) {
-      if (!(Number.isInteger(v) && v >= 1)) throw new NovaError('MODELS_INVALID_ARGUMENT', `context novelty option ${k} must be a positive integer, got ${v}`);
+  constructor(opts: Readonly<ContextNoveltyOptions>, calibrationSamples: number, slab?: Slab) {
+    if (!CHECKED.has(opts)) {
+      for (const [k, v] of Object.entries(opts)) {
+        if (!(Number.isInteger(v) && v >= 1)) throw new NovaError('MODELS_INVALID_ARGUMENT', `context novelty option ${k} must be a positive integer, got ${v}`);
+      }
+      if (opts.contextLength > 8 || opts.grids > 8) throw new NovaError('MODELS_INVALID_ARGUMENT', `context novelty supports contextLength and grids up to 8, got ${opts.contextLength}, ${opts.grids}`);
+      // A frozen options object is checked once, not once per series.
+      if (Object.isFrozen(opts)) CHECKED.add(opts);
     }
     if (!(Number.isInteger(calibrationSamples) && calibrationSamples >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `calibration samples must be a non-negative integer, got ${calibrationSamples}`);
-    if (opts.contextLength > 8 || opts.grids > 8) throw new NovaError('MODELS_INVALID_ARGUMENT', `context novelty supports contextLength and grids up to 8, got ${opts.contextLength}, ${opts.grids}`);
-    this.opts = { ...opts };
+    this.opts = Object.isFrozen(opts) ? opts : Object.freeze({ ...opts });
     // At least one sample: the range of a detector without probation is fixed by its first value.
     this.calibrationSamples = Math.max(1, Math.min(calibrationSamples, MAX_CALIBRATION_SAMPLES));
-    this.calibration = new Float32Array(this.calibrationSamples);
-    this.levelsRing = new Int16Array(opts.grids * opts.contextLength);
+    const s = slab ?? new Slab(ContextNovelty.size(this.opts));
+    this.f64 = s.f64;
+    this.ring = s.f32;
+    this.seen = s.u8;
+    this.at = s.take64(FIELDS);
+    this.ringAt = s.take32(this.opts.grids * this.opts.contextLength);
+    this.seenAt = s.take8(CONTEXT_MEMORY_BITS / 8);
+    this.f64[this.at + STEP] = 1;
   }
 
-  /** Bytes of state held now (the calibration buffer is released once the range is fixed). */
+  /** Slots a sequence memory with these options takes in a slab (the calibration buffer is apart: it is freed). */
+  static size(opts: Readonly<ContextNoveltyOptions>): SlabSize {
+    return { f64: FIELDS, f32: opts.grids * opts.contextLength, u8: CONTEXT_MEMORY_BITS / 8 };
+  }
+
+  /** Bytes of state held now: its slots of the slab, and the calibration buffer until the range is fixed. */
   get stateBytes(): number {
-    return (this.calibration?.byteLength ?? 0) + (this.seen?.byteLength ?? 0) + this.levelsRing.byteLength + 7 * 8;
+    return (this.calibration?.byteLength ?? 0) + FIELDS * 8 + this.opts.grids * this.opts.contextLength * 4 + CONTEXT_MEMORY_BITS / 8;
   }
 
   /** Feeds one value; returns its novelty in [0, 1] (0 while calibrating). */
   update(x: number): number {
-    if (this.calibration) {
-      if (this.calibrated < this.calibration.length) this.calibration[this.calibrated++] = x;
-      if (this.calibrated < this.calibration.length) return 0;
-      this.calibrate(this.calibration);
+    if (!this.calibrated) {
+      const values = (this.calibration ??= new Float32Array(this.calibrationSamples));
+      const i = this.f64[this.at + CALIBRATED]!;
+      values[i] = x;
+      this.f64[this.at + CALIBRATED] = i + 1;
+      if (i + 1 < values.length) return 0;
+      this.calibrate(values);
       this.calibration = undefined;
+      this.calibrated = true;
       return 0;
     }
     return this.observe(x, true);
@@ -79,7 +104,7 @@ export class ContextNovelty {
 
   /** The novelty `update(x)` would return, without remembering x (for late samples). */
   peek(x: number): number {
-    return this.calibration ? 0 : this.observe(x, false);
+    return this.calibrated ? this.observe(x, false) : 0;
   }
 
   // The range is frozen once so that a context means the same thing for the rest of the
@@ -91,49 +116,63 @@ export class ContextNovelty {
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
-    this.lo = lo;
-    this.step = hi > lo ? (hi - lo) / this.opts.levels : 1;
-    this.seen = new Uint8Array(CONTEXT_MEMORY_BITS / 8);
+    this.f64[this.at + LO] = lo;
+    this.f64[this.at + STEP] = hi > lo ? (hi - lo) / this.opts.levels : 1;
     for (const v of values) this.observe(v, true);
   }
 
   private level(x: number, grid: number): number {
-    const l = Math.floor((x - this.lo) / this.step + grid / this.opts.grids);
+    const l = Math.floor((x - this.f64[this.at + LO]!) / this.f64[this.at + STEP]! + grid / this.opts.grids);
     return Math.min(LEVEL_LIMIT, Math.max(-LEVEL_LIMIT, l));
   }
 
   private observe(x: number, learn: boolean): number {
-    const seen = this.seen!;
+    const seen = this.seen;
+    const s0 = this.seenAt;
+    const ring = this.ring;
+    const r0 = this.ringAt;
+    const f = this.f64;
     const len = this.opts.contextLength;
-    const filled = Math.min(len, this.filled + 1);
-    const head = this.head;
+    const filled = Math.min(len, f[this.at + FILLED]! + 1);
+    const head = f[this.at + HEAD]!;
     let novel = 0;
     for (let g = 0; g < this.opts.grids; g++) {
       const current = this.level(x, g);
-      if (learn) this.levelsRing[g * len + head] = current;
+      if (learn) ring[r0 + g * len + head] = current;
       if (filled < len) continue;
       // FNV-1a over (grid, levels oldest → newest); the two Bloom hashes are its halves.
       let h = 0x811c9dc5 ^ g;
-      for (let k = 1; k < len; k++) h = Math.imul(h ^ (this.levelsRing[g * len + ((head + k) % len)]! & 0xffff), 0x01000193);
+      for (let k = 1; k < len; k++) h = Math.imul(h ^ (ring[r0 + g * len + ((head + k) % len)]! & 0xffff), 0x01000193);
       h = Math.imul(h ^ (current & 0xffff), 0x01000193);
       h ^= h >>> 15;
       h = Math.imul(h, 0x2c1b3c6d);
       h ^= h >>> 12;
       const b1 = h & (CONTEXT_MEMORY_BITS - 1);
       const b2 = (h >>> 16) & (CONTEXT_MEMORY_BITS - 1);
-      const was = (seen[b1 >> 3]! & (1 << (b1 & 7))) !== 0 && (seen[b2 >> 3]! & (1 << (b2 & 7))) !== 0;
+      const was = (seen[s0 + (b1 >> 3)]! & (1 << (b1 & 7))) !== 0 && (seen[s0 + (b2 >> 3)]! & (1 << (b2 & 7))) !== 0;
       if (!was) {
         novel++;
         if (learn) {
-          seen[b1 >> 3]! |= 1 << (b1 & 7);
-          seen[b2 >> 3]! |= 1 << (b2 & 7);
+          seen[s0 + (b1 >> 3)]! |= 1 << (b1 & 7);
+          seen[s0 + (b2 >> 3)]! |= 1 << (b2 & 7);
         }
       }
     }
     if (learn) {
-      this.filled = filled;
-      this.head = (head + 1) % len;
+      f[this.at + FILLED] = filled;
+      f[this.at + HEAD] = (head + 1) % len;
     }
     return novel / this.opts.grids;
   }
 }
+
+// Options objects already checked (frozen ones only, so they cannot change after the check).
+const CHECKED = new WeakSet<object>();
+
+// Scalar slots (Float64) of a sequence memory, from its offset.
+const CALIBRATED = 0; // calibration samples stored so far
+const LO = 1; // bottom of level 0 (fixed at calibration)
+const STEP = 2; // width of a level
+const FILLED = 3; // levels in the ring so far (up to contextLength)
+const HEAD = 4; // ring slot the next level goes to
+const FIELDS = 5;

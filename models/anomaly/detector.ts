@@ -1,10 +1,11 @@
 import { NovaError } from '../../core/index.ts';
-import { AlarmGate } from './alarm-gate.ts';
-import { AnomalyLikelihood, LIKELIHOOD_DEFAULTS } from './likelihood.ts';
-import { CONTEXT_NOVELTY_DEFAULTS, ContextNovelty } from './context-novelty.ts';
-import { RankSketch } from './rank-sketch.ts';
-import { RECURRENCE_DEFAULTS, RecurrenceFilter } from './recurrence.ts';
+import { AlarmGate, type WarmUp } from './alarm-gate.ts';
+import { AnomalyLikelihood, LIKELIHOOD_DEFAULTS, type LikelihoodOptions } from './likelihood.ts';
+import { CONTEXT_NOVELTY_DEFAULTS, ContextNovelty, type ContextNoveltyOptions } from './context-novelty.ts';
+import { RankSketch, RankSketchShape } from './rank-sketch.ts';
+import { RECURRENCE_DEFAULTS, RecurrenceFilter, type RecurrenceOptions } from './recurrence.ts';
 import { SEASONAL_PROFILE_DEFAULTS, SeasonalProfile } from './seasonal-profile.ts';
+import { Slab, addSizes, type SlabSize } from './state-slab.ts';
 import { NAB_SHIPPED_THRESHOLDS } from './shipped-thresholds.ts';
 
 /** Settings of one series' detector. Only `probationSamples` and `threshold` are usually set. */
@@ -115,8 +116,101 @@ export interface DetectorOutput {
   explanation: AnomalyExplanation;
 }
 
-// Numeric fields of the detector itself, counted in `stateBytes`.
-const OWN_FIELDS = 7;
+/**
+ * Everything a detector derives from its options: validated once and shared, frozen, by every
+ * detector built with the same options (a worker builds one per series with the same two).
+ */
+interface DetectorConfig {
+  readonly options: Readonly<Required<DetectorOptions>>;
+  readonly warmUp: Readonly<WarmUp>;
+  readonly sketch: RankSketchShape;
+  readonly novelty: Readonly<ContextNoveltyOptions>;
+  readonly point: Readonly<LikelihoodOptions>;
+  readonly sustained: Readonly<LikelihoodOptions>;
+  readonly pointRecurrence: Readonly<RecurrenceOptions>;
+  readonly sustainedRecurrence: Readonly<RecurrenceOptions>;
+  /** The slab one detector carves all its parts from. */
+  readonly size: Readonly<SlabSize>;
+}
+
+function resolveConfig(options: Partial<DetectorOptions>): DetectorConfig {
+  const o = { ...DETECTOR_DEFAULTS, ...options };
+  if (!(Number.isInteger(o.probationSamples) && o.probationSamples >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `probationSamples must be a non-negative integer, got ${o.probationSamples}`);
+  if (!(o.threshold > 0 && o.threshold <= 1)) throw new NovaError('MODELS_INVALID_ARGUMENT', `threshold must lie in (0, 1], got ${o.threshold}`);
+  if (!(o.extremeTolerance >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `extremeTolerance must be ≥ 0, got ${o.extremeTolerance}`);
+  if (!(o.seasonalWeight >= 0 && o.seasonalWeight <= 1)) throw new NovaError('MODELS_INVALID_ARGUMENT', `seasonalWeight must lie in [0, 1], got ${o.seasonalWeight}`);
+  const refractorySamples = o.refractorySamples ?? Math.round(o.probationSamples / 10);
+  if (!(Number.isInteger(refractorySamples) && refractorySamples >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `refractorySamples must be a non-negative integer, got ${refractorySamples}`);
+  const minChange = o.minChange ?? 0;
+  if (!(minChange >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `minChange must be ≥ 0, got ${minChange}`);
+  const warmUpSamples = o.warmUpSamples ?? Math.round(o.probationSamples / 2);
+  if (!(Number.isInteger(warmUpSamples) && warmUpSamples >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `warmUpSamples must be a non-negative integer, got ${warmUpSamples}`);
+  if (!(o.warmUpMargin >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `warmUpMargin must be ≥ 0, got ${o.warmUpMargin}`);
+  if (!(Number.isInteger(o.sustainedSamples) && o.sustainedSamples >= 1)) throw new NovaError('MODELS_INVALID_ARGUMENT', `sustainedSamples must be a positive integer, got ${o.sustainedSamples}`);
+  // recurrenceCount and sustainedRecurrenceCount are checked by RecurrenceFilter, the likelihood
+  // and sequence-memory options by theirs (when the first detector is built).
+  // As NAB's numenta detector: learn for half the probation, estimate over the rest.
+  const learningSamples = Math.floor(o.probationSamples / 2);
+  const point = Object.freeze({ ...LIKELIHOOD_DEFAULTS, learningSamples, estimationStart: o.probationSamples });
+  const sustained = Object.freeze({ ...LIKELIHOOD_DEFAULTS, averagingWindow: o.sustainedSamples, learningSamples, estimationStart: o.probationSamples });
+  const sketch = new RankSketchShape({ halfLife: o.changeHalfLife });
+  const novelty = Object.freeze({ levels: o.levels, contextLength: o.contextLength, grids: o.grids });
+  return Object.freeze({
+    options: Object.freeze({ ...o, refractorySamples, minChange, warmUpSamples }),
+    warmUp: Object.freeze({ until: o.probationSamples + warmUpSamples, margin: o.warmUpMargin }),
+    sketch,
+    novelty,
+    point,
+    sustained,
+    pointRecurrence: Object.freeze({ ...RECURRENCE_DEFAULTS, count: o.recurrenceCount, horizon: LIKELIHOOD_DEFAULTS.historicWindow }),
+    sustainedRecurrence: Object.freeze({ ...RECURRENCE_DEFAULTS, count: o.sustainedRecurrenceCount, horizon: LIKELIHOOD_DEFAULTS.historicWindow }),
+    size: Object.freeze(
+      addSizes(
+        { f64: OWN_FIELDS, f32: 0, u8: 0 },
+        sketch.size,
+        sketch.size,
+        SeasonalProfile.size(SEASONAL_PROFILE_DEFAULTS),
+        ContextNovelty.size(novelty),
+        AnomalyLikelihood.size(point),
+        AnomalyLikelihood.size(sustained),
+        RecurrenceFilter.size,
+        RecurrenceFilter.size,
+        AlarmGate.size,
+      ),
+    ),
+  });
+}
+
+// Resolved configs by options: a worker asks for the same one for every series. Bounded (a
+// caller varying options per detector only loses the sharing); only plain numeric options are
+// keyed, anything else is resolved afresh.
+const CONFIGS = new Map<string, DetectorConfig>();
+const MAX_CONFIGS = 64;
+
+function detectorConfig(options: Partial<DetectorOptions>): DetectorConfig {
+  let key = '';
+  for (const k of Object.keys(options)) {
+    const v: unknown = (options as Record<string, unknown>)[k];
+    if (typeof v === 'number') key += `${k}=${Object.is(v, -0) ? '-0' : v};`;
+    else if (v === undefined) key += `${k}=undefined;`;
+    else return resolveConfig(options);
+  }
+  let config = CONFIGS.get(key);
+  if (!config) {
+    config = resolveConfig(options);
+    if (CONFIGS.size >= MAX_CONFIGS) CONFIGS.clear();
+    CONFIGS.set(key, config);
+  }
+  return config;
+}
+
+// Float64 slots of the detector's own scalars in its slab.
+const INDEX = 0; // samples learned from
+const PREV = 1; // previous value learned from (NaN before the first)
+const PREV_TS = 2; // its timestamp (−Infinity before the first)
+const MIN = 3; // range of the values learned from
+const MAX = 4;
+const OWN_FIELDS = 5;
 
 /**
  * Streaming anomaly detector for one series: one sample at a time, no look-ahead, O(log bins)
@@ -140,9 +234,15 @@ const OWN_FIELDS = 7;
  * the policy. A late sample is still scored so a dashboard can show it, but learning from it
  * would rewrite the model's "previous value" and sequence, and an alarm on it would describe
  * the past (and fire again on every re-delivery).
+ *
+ * Memory: a worker holds one detector per VM and metric, so all numeric state of the detector
+ * and its parts lives in one `Slab` (one ArrayBuffer); the parts keep only offsets into it, and
+ * the options and everything derived from them are one frozen object shared by every detector
+ * built with the same options.
  */
 export class StreamingAnomalyDetector {
-  private readonly opts: Required<DetectorOptions>;
+  private readonly config: DetectorConfig;
+  private readonly f64: Float64Array;
   private readonly changes: RankSketch;
   private readonly residuals: RankSketch;
   private readonly seasonal: SeasonalProfile;
@@ -151,63 +251,57 @@ export class StreamingAnomalyDetector {
   private readonly sustained: AnomalyLikelihood;
   private readonly recurrence: RecurrenceFilter;
   private readonly sustainedRecurrence: RecurrenceFilter;
-  private index = 0;
-  private prev = Number.NaN;
-  private prevTs = -Infinity;
-  private min = Infinity;
-  private max = -Infinity;
   private readonly gate: AlarmGate;
 
   constructor(options: Partial<DetectorOptions> = {}) {
-    const o = { ...DETECTOR_DEFAULTS, ...options };
-    if (!(Number.isInteger(o.probationSamples) && o.probationSamples >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `probationSamples must be a non-negative integer, got ${o.probationSamples}`);
-    if (!(o.threshold > 0 && o.threshold <= 1)) throw new NovaError('MODELS_INVALID_ARGUMENT', `threshold must lie in (0, 1], got ${o.threshold}`);
-    if (!(o.extremeTolerance >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `extremeTolerance must be ≥ 0, got ${o.extremeTolerance}`);
-    if (!(o.seasonalWeight >= 0 && o.seasonalWeight <= 1)) throw new NovaError('MODELS_INVALID_ARGUMENT', `seasonalWeight must lie in [0, 1], got ${o.seasonalWeight}`);
-    const refractorySamples = o.refractorySamples ?? Math.round(o.probationSamples / 10);
-    if (!(Number.isInteger(refractorySamples) && refractorySamples >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `refractorySamples must be a non-negative integer, got ${refractorySamples}`);
-    const minChange = o.minChange ?? 0;
-    if (!(minChange >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `minChange must be ≥ 0, got ${minChange}`);
-    const warmUpSamples = o.warmUpSamples ?? Math.round(o.probationSamples / 2);
-    if (!(Number.isInteger(warmUpSamples) && warmUpSamples >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `warmUpSamples must be a non-negative integer, got ${warmUpSamples}`);
-    if (!(o.warmUpMargin >= 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', `warmUpMargin must be ≥ 0, got ${o.warmUpMargin}`);
-    if (!(Number.isInteger(o.sustainedSamples) && o.sustainedSamples >= 1)) throw new NovaError('MODELS_INVALID_ARGUMENT', `sustainedSamples must be a positive integer, got ${o.sustainedSamples}`);
-    // recurrenceCount and sustainedRecurrenceCount are checked by RecurrenceFilter.
-    this.opts = { ...o, refractorySamples, minChange, warmUpSamples };
-    this.gate = new AlarmGate(o.threshold, refractorySamples, this.warmUp);
-    this.changes = new RankSketch({ halfLife: o.changeHalfLife });
-    this.residuals = new RankSketch({ halfLife: o.changeHalfLife });
-    this.seasonal = new SeasonalProfile(SEASONAL_PROFILE_DEFAULTS);
-    this.novelty = new ContextNovelty({ levels: o.levels, contextLength: o.contextLength, grids: o.grids }, o.probationSamples);
-    // As NAB's numenta detector: learn for half the probation, estimate over the rest.
-    const learningSamples = Math.floor(o.probationSamples / 2);
-    this.likelihood = new AnomalyLikelihood({ ...LIKELIHOOD_DEFAULTS, learningSamples, estimationStart: o.probationSamples });
-    this.sustained = new AnomalyLikelihood({ ...LIKELIHOOD_DEFAULTS, averagingWindow: o.sustainedSamples, learningSamples, estimationStart: o.probationSamples });
-    this.recurrence = new RecurrenceFilter({ ...RECURRENCE_DEFAULTS, count: o.recurrenceCount, horizon: LIKELIHOOD_DEFAULTS.historicWindow });
-    this.sustainedRecurrence = new RecurrenceFilter({ ...RECURRENCE_DEFAULTS, count: o.sustainedRecurrenceCount, horizon: LIKELIHOOD_DEFAULTS.historicWindow });
+    const c = detectorConfig(options);
+    this.config = c;
+    const slab = new Slab(c.size);
+    this.f64 = slab.f64;
+    // The detector's own scalars come first: offset 0.
+    slab.take64(OWN_FIELDS);
+    this.f64[PREV] = Number.NaN;
+    this.f64[PREV_TS] = -Infinity;
+    this.f64[MIN] = Infinity;
+    this.f64[MAX] = -Infinity;
+    this.gate = new AlarmGate(c.options.threshold, c.options.refractorySamples, c.warmUp, slab);
+    this.changes = new RankSketch(c.sketch, slab);
+    this.residuals = new RankSketch(c.sketch, slab);
+    this.seasonal = new SeasonalProfile(SEASONAL_PROFILE_DEFAULTS, slab);
+    this.novelty = new ContextNovelty(c.novelty, c.options.probationSamples, slab);
+    this.likelihood = new AnomalyLikelihood(c.point, slab);
+    this.sustained = new AnomalyLikelihood(c.sustained, slab);
+    this.recurrence = new RecurrenceFilter(c.pointRecurrence, slab);
+    this.sustainedRecurrence = new RecurrenceFilter(c.sustainedRecurrence, slab);
+    if (!slab.full) throw new NovaError('MODELS_INTERNAL', 'the detector\'s parts took less of its slab than their sizes say (a bug in models/anomaly)');
   }
 
   /** Samples learned from so far (late and duplicate samples excluded). */
   get samples(): number {
-    return this.index;
+    return this.f64[INDEX]!;
   }
 
   /** Samples an alarm holds back further alarms for (the resolved option). */
   get refractorySamples(): number {
-    return this.opts.refractorySamples;
+    return this.config.options.refractorySamples;
   }
 
   /** Until which sample index an alarm needs the warm-up margin, and the margin (what `AlarmGate` needs to replay a run). */
   get warmUp(): { until: number; margin: number } {
-    return { until: this.opts.probationSamples + this.opts.warmUpSamples, margin: this.opts.warmUpMargin };
+    return { ...this.config.warmUp };
   }
 
   /** Timestamp of the newest sample learned from (−Infinity before the first). */
   get lastTimestamp(): number {
-    return this.prevTs;
+    return this.f64[PREV_TS]!;
   }
 
-  /** Bytes of state held: the typed arrays and numeric fields of every part, counted, not estimated. */
+  /**
+   * Bytes of numeric state held: the slab (every part's slots and the detector's own scalars)
+   * plus the sequence memory's calibration buffer while it exists. The few small JS objects
+   * around it (the detector, its parts' offset holders, three views) are not counted: `bench:nab`
+   * measures them from the process.
+   */
   get stateBytes(): number {
     return (
       this.changes.stateBytes + this.residuals.stateBytes + this.seasonal.stateBytes + this.novelty.stateBytes + this.likelihood.stateBytes + this.sustained.stateBytes + this.recurrence.stateBytes + this.sustainedRecurrence.stateBytes + this.gate.stateBytes + OWN_FIELDS * 8
@@ -218,17 +312,23 @@ export class StreamingAnomalyDetector {
   update(ts: number, value: number): DetectorOutput {
     if (!Number.isFinite(value)) throw new NovaError('ANOMALY_BAD_SAMPLE', `sample at ${ts} has value ${value}; feed finite numbers only (drop or impute gaps before the detector)`);
     if (!Number.isFinite(ts)) throw new NovaError('ANOMALY_BAD_SAMPLE', `sample with value ${value} has timestamp ${ts}; timestamps must be finite numbers`);
-    if (ts > this.prevTs) return this.observe(ts, value, true);
-    if (ts === this.prevTs && value === this.prev) {
-      return { score: 0, alarm: false, status: 'duplicate', gate: { score: 0, eligible: false, index: this.index }, explanation: this.explain(value, value, Number.NaN, 0, 0, 0, false, { point: 0, sustained: 0, recurring: false }, 0) };
+    const f = this.f64;
+    if (ts > f[PREV_TS]!) return this.observe(ts, value, true);
+    if (ts === f[PREV_TS]! && value === f[PREV]!) {
+      return { score: 0, alarm: false, status: 'duplicate', gate: { score: 0, eligible: false, index: f[INDEX]! }, explanation: this.explain(value, value, Number.NaN, 0, 0, 0, false, { point: 0, sustained: 0, recurring: false }, 0) };
     }
     return this.observe(ts, value, false);
   }
 
   private observe(ts: number, value: number, learn: boolean): DetectorOutput {
-    const o = this.opts;
-    const first = Number.isNaN(this.prev);
-    const deviation = first ? 0 : value - this.prev;
+    const o = this.config.options;
+    const f = this.f64;
+    const index = f[INDEX]!;
+    const prev = f[PREV]!;
+    const min = f[MIN]!;
+    const max = f[MAX]!;
+    const first = Number.isNaN(prev);
+    const deviation = first ? 0 : value - prev;
     let changeSurprise = 0;
     if (!first) {
       changeSurprise = this.changes.surprise(deviation);
@@ -242,37 +342,37 @@ export class StreamingAnomalyDetector {
     }
     if (learn) this.seasonal.update(ts, value);
     const novelty = learn ? this.novelty.update(value) : this.novelty.peek(value);
-    const tol = (this.max - this.min) * o.extremeTolerance;
-    const newExtreme = this.max > this.min && (value > this.max + tol || value < this.min - tol);
+    const tol = (max - min) * o.extremeTolerance;
+    const newExtreme = max > min && (value > max + tol || value < min - tol);
     const raw = newExtreme ? 1 : (1 - o.seasonalWeight) * ((changeSurprise + novelty) / 2) + o.seasonalWeight * seasonalSurprise;
     // Point channel: the mixed surprise over 10 samples. Sustained channel: the time-of-day
     // surprise over `sustainedSamples`. Each then discounts bursts it has seen often lately.
     const pointLikelihood = learn ? this.likelihood.update(raw) : this.likelihood.peek(raw);
-    const point = this.recurrence.apply(this.index, learn ? this.likelihood.average : this.likelihood.peekAverage(raw), pointLikelihood, learn);
+    const point = this.recurrence.apply(index, learn ? this.likelihood.average : this.likelihood.peekAverage(raw), pointLikelihood, learn);
     const sustainedLikelihood = learn ? this.sustained.update(seasonalSurprise) : this.sustained.peek(seasonalSurprise);
-    const sustained = this.sustainedRecurrence.apply(this.index, learn ? this.sustained.average : this.sustained.peekAverage(seasonalSurprise), sustainedLikelihood, learn);
+    const sustained = this.sustainedRecurrence.apply(index, learn ? this.sustained.average : this.sustained.peekAverage(seasonalSurprise), sustainedLikelihood, learn);
     // `recurring` describes the channel that sets the score.
     const channels = { point: point.likelihood, sustained: sustained.likelihood, recurring: point.likelihood >= sustained.likelihood ? point.recurring : sustained.recurring };
 
-    const ungated = this.index < o.probationSamples ? 0 : newExtreme ? 1 : Math.max(channels.point, channels.sustained);
+    const ungated = index < o.probationSamples ? 0 : newExtreme ? 1 : Math.max(channels.point, channels.sustained);
     const eligible = learn && this.material(value, deviation, seasonalExpected);
-    const gateInput = { score: ungated, eligible, index: this.index };
-    const { score, alarm } = this.gate.apply(this.index, ungated, eligible);
-    const explanation = this.explain(value, first ? value : this.prev, seasonalExpected, changeSurprise, seasonalSurprise, novelty, newExtreme, channels, score);
+    const gateInput = { score: ungated, eligible, index };
+    const { score, alarm } = this.gate.apply(index, ungated, eligible);
+    const explanation = this.explain(value, first ? value : prev, seasonalExpected, changeSurprise, seasonalSurprise, novelty, newExtreme, channels, score);
     if (learn) {
-      this.min = Math.min(this.min, value);
-      this.max = Math.max(this.max, value);
-      this.prev = value;
-      this.prevTs = ts;
-      this.index++;
+      f[MIN] = Math.min(min, value);
+      f[MAX] = Math.max(max, value);
+      f[PREV] = value;
+      f[PREV_TS] = ts;
+      f[INDEX] = index + 1;
     }
     return { score, alarm, status: learn ? 'scored' : 'late', gate: gateInput, explanation };
   }
 
   private material(value: number, deviation: number, seasonalExpected: number): boolean {
-    const m = this.opts.minChange;
+    const m = this.config.options.minChange;
     if (m <= 0) return true;
-    return Math.abs(deviation) >= m || Math.abs(value - seasonalExpected) >= m || value > this.max + m || value < this.min - m;
+    return Math.abs(deviation) >= m || Math.abs(value - seasonalExpected) >= m || value > this.f64[MAX]! + m || value < this.f64[MIN]! - m;
   }
 
   private explain(
@@ -293,8 +393,8 @@ export class StreamingAnomalyDetector {
       deviation: value - expected,
       typicalDeviation: this.changes.quantile(0.5),
       seasonalExpected,
-      min: this.min,
-      max: this.max,
+      min: this.f64[MIN]!,
+      max: this.f64[MAX]!,
       changeSurprise,
       seasonalSurprise,
       novelty,

@@ -1,4 +1,5 @@
 import { NovaError } from '../../core/index.ts';
+import { Slab, type SlabSize } from './state-slab.ts';
 
 /** Settings of the recurrence filter. */
 export interface RecurrenceOptions {
@@ -32,35 +33,40 @@ const CAPACITY = 8;
  * Fixed state: `CAPACITY` (peak, end) pairs; O(CAPACITY) per sample.
  */
 export class RecurrenceFilter {
-  // The options as plain fields (no per-series options object: this is per-series state).
-  private readonly count: number;
-  private readonly horizon: number;
-  private readonly burstLevel: number;
-  private readonly factor: number;
-  // [peak, end index] per remembered burst; an empty slot has peak −Infinity.
-  private readonly bursts = new Float64Array(2 * CAPACITY).fill(Number.NEGATIVE_INFINITY);
-  private current = Number.NEGATIVE_INFINITY;
+  // Shared, not copied: the detector passes one options object per channel to all its series.
+  private readonly opts: Readonly<RecurrenceOptions>;
+  // Float64 slots from `at`: [peak, end index] per remembered burst (an empty slot has peak
+  // −Infinity), then the peak of the burst in progress (−Infinity when none).
+  private readonly f64: Float64Array;
+  private readonly at: number;
 
-  constructor(opts: RecurrenceOptions = RECURRENCE_DEFAULTS) {
+  constructor(opts: Readonly<RecurrenceOptions> = RECURRENCE_DEFAULTS, slab?: Slab) {
     if (!(Number.isInteger(opts.count) && opts.count >= 0 && opts.count <= CAPACITY)) throw new NovaError('MODELS_INVALID_ARGUMENT', `recurrence count must be an integer in [0, ${CAPACITY}], got ${opts.count}`);
     if (!(opts.horizon > 0 && opts.burstLevel > 0 && opts.burstLevel <= 1 && opts.factor >= 0 && opts.factor <= 1)) {
       throw new NovaError('MODELS_INVALID_ARGUMENT', 'recurrence filter needs horizon > 0, burstLevel in (0, 1], factor in [0, 1]');
     }
-    this.count = opts.count;
-    this.horizon = opts.horizon;
-    this.burstLevel = opts.burstLevel;
-    this.factor = opts.factor;
+    this.opts = Object.isFrozen(opts) ? opts : Object.freeze({ ...opts });
+    const s = slab ?? new Slab(RecurrenceFilter.size);
+    this.f64 = s.f64;
+    this.at = s.take64(FIELDS);
+    this.f64.fill(Number.NEGATIVE_INFINITY, this.at, this.at + FIELDS);
   }
 
-  /** Bytes of state held (the burst table and its five numeric fields). */
+  /** Slots a filter takes in a slab. */
+  static readonly size: Readonly<SlabSize> = Object.freeze({ f64: 2 * CAPACITY + 1, f32: 0, u8: 0 });
+
+  /** Bytes of state held (the burst table and the burst in progress). */
   get stateBytes(): number {
-    return this.bursts.byteLength + 5 * 8;
+    return FIELDS * 8;
   }
 
   /** Earlier bursts of the last `horizon` samples whose peak exceeds `average`. */
   exceeding(index: number, average: number): number {
+    const f = this.f64;
+    const at = this.at;
+    const horizon = this.opts.horizon;
     let n = 0;
-    for (let i = 0; i < CAPACITY; i++) if (this.bursts[2 * i]! > average && index - this.bursts[2 * i + 1]! < this.horizon) n++;
+    for (let i = 0; i < CAPACITY; i++) if (f[at + 2 * i]! > average && index - f[at + 2 * i + 1]! < horizon) n++;
     return n;
   }
 
@@ -69,24 +75,29 @@ export class RecurrenceFilter {
    * multiplied by `factor` when the burst is recurring. Learns the bursts when `learn` (late samples pass false).
    */
   apply(index: number, average: number, likelihood: number, learn: boolean): { likelihood: number; recurring: boolean } {
-    const recurring = this.count > 0 && likelihood > 0 && this.exceeding(index, average) >= this.count;
+    const o = this.opts;
+    const recurring = o.count > 0 && likelihood > 0 && this.exceeding(index, average) >= o.count;
     if (learn) {
-      if (likelihood >= this.burstLevel) this.current = Math.max(this.current, average);
-      else if (this.current > Number.NEGATIVE_INFINITY) {
-        this.remember(this.current, index);
-        this.current = Number.NEGATIVE_INFINITY;
+      const current = this.at + CURRENT;
+      if (likelihood >= o.burstLevel) this.f64[current] = Math.max(this.f64[current]!, average);
+      else if (this.f64[current]! > Number.NEGATIVE_INFINITY) {
+        this.remember(this.f64[current]!, index);
+        this.f64[current] = Number.NEGATIVE_INFINITY;
       }
     }
-    return { likelihood: recurring ? likelihood * this.factor : likelihood, recurring };
+    return { likelihood: recurring ? likelihood * o.factor : likelihood, recurring };
   }
 
   // Keeps the largest bursts: a free or expired slot first, else the smallest if this one is larger.
   private remember(peak: number, index: number): void {
+    const f = this.f64;
+    const at = this.at;
+    const horizon = this.opts.horizon;
     let slot = -1;
     let smallest = Number.POSITIVE_INFINITY;
     for (let i = 0; i < CAPACITY; i++) {
-      const p = this.bursts[2 * i]!;
-      if (p === Number.NEGATIVE_INFINITY || index - this.bursts[2 * i + 1]! >= this.horizon) {
+      const p = f[at + 2 * i]!;
+      if (p === Number.NEGATIVE_INFINITY || index - f[at + 2 * i + 1]! >= horizon) {
         slot = i;
         break;
       }
@@ -95,8 +106,11 @@ export class RecurrenceFilter {
         slot = i;
       }
     }
-    if (this.bursts[2 * slot]! !== Number.NEGATIVE_INFINITY && index - this.bursts[2 * slot + 1]! < this.horizon && peak <= smallest) return;
-    this.bursts[2 * slot] = peak;
-    this.bursts[2 * slot + 1] = index;
+    if (f[at + 2 * slot]! !== Number.NEGATIVE_INFINITY && index - f[at + 2 * slot + 1]! < horizon && peak <= smallest) return;
+    f[at + 2 * slot] = peak;
+    f[at + 2 * slot + 1] = index;
   }
 }
+
+const CURRENT = 2 * CAPACITY;
+const FIELDS = 2 * CAPACITY + 1;

@@ -1,4 +1,5 @@
 import { NovaError } from '../../core/index.ts';
+import { Slab, type SlabSize } from './state-slab.ts';
 
 /** Settings of the time-of-day profile. */
 export interface SeasonalProfileOptions {
@@ -19,18 +20,29 @@ export const SEASONAL_PROFILE_DEFAULTS: Readonly<SeasonalProfileOptions> = Objec
  * moving level, so its residual still reads "far from where this series has been".
  */
 export class SeasonalProfile {
-  // [ bucket means | bucket sample counts ] in one array (one typed array costs ~200 bytes of heap on top of its data).
-  private readonly state: Float64Array;
-  private lastTs = Number.NaN;
-  private interval = Number.NaN;
+  // Float64 slots from `at`: [ bucket means | bucket sample counts | last timestamp, interval ].
+  private readonly f64: Float64Array;
+  private readonly at: number;
 
-  constructor(private readonly opts: SeasonalProfileOptions = SEASONAL_PROFILE_DEFAULTS) {
+  constructor(
+    private readonly opts: Readonly<SeasonalProfileOptions> = SEASONAL_PROFILE_DEFAULTS,
+    slab?: Slab,
+  ) {
     if (!(opts.periodMs > 0 && Number.isInteger(opts.buckets) && opts.buckets >= 1 && opts.memoryMs > 0)) throw new NovaError('MODELS_INVALID_ARGUMENT', 'seasonal profile needs periodMs > 0, buckets ≥ 1, memoryMs > 0');
-    this.state = new Float64Array(2 * opts.buckets);
+    const s = slab ?? new Slab(SeasonalProfile.size(opts));
+    this.f64 = s.f64;
+    this.at = s.take64(2 * opts.buckets + 2);
+    this.f64[this.at + 2 * opts.buckets] = Number.NaN;
+    this.f64[this.at + 2 * opts.buckets + 1] = Number.NaN;
+  }
+
+  /** Slots a profile with these options takes in a slab. */
+  static size(opts: Readonly<SeasonalProfileOptions>): SlabSize {
+    return { f64: 2 * opts.buckets + 2, f32: 0, u8: 0 };
   }
 
   get stateBytes(): number {
-    return this.state.byteLength + 3 * 8;
+    return (2 * this.opts.buckets + 2) * 8;
   }
 
   private bucket(ts: number): number {
@@ -40,22 +52,28 @@ export class SeasonalProfile {
 
   /** Expected value at ts (NaN until its bucket has a sample). */
   expected(ts: number): number {
-    const b = this.bucket(ts);
-    return this.state[this.opts.buckets + b]! > 0 ? this.state[b]! : Number.NaN;
+    const b = this.at + this.bucket(ts);
+    return this.f64[this.opts.buckets + b]! > 0 ? this.f64[b]! : Number.NaN;
   }
 
   /** Learns x at ts (timestamps increasing). */
   update(ts: number, x: number): void {
-    if (!Number.isNaN(this.lastTs)) {
-      const dt = ts - this.lastTs;
+    const f = this.f64;
+    const buckets = this.opts.buckets;
+    const lastTsAt = this.at + 2 * buckets;
+    const intervalAt = lastTsAt + 1;
+    if (!Number.isNaN(f[lastTsAt]!)) {
+      const dt = ts - f[lastTsAt]!;
+      const interval = f[intervalAt]!;
       // Running median-ish interval: robust to the odd gap.
-      this.interval = Number.isNaN(this.interval) ? dt : this.interval + 0.05 * (Math.min(dt, 10 * this.interval) - this.interval);
+      f[intervalAt] = Number.isNaN(interval) ? dt : interval + 0.05 * (Math.min(dt, 10 * interval) - interval);
     }
-    this.lastTs = ts;
-    const b = this.bucket(ts);
-    const share = Number.isNaN(this.interval) ? 0 : this.interval / (this.opts.memoryMs / this.opts.buckets);
-    const count = ++this.state[this.opts.buckets + b]!;
+    f[lastTsAt] = ts;
+    const b = this.at + this.bucket(ts);
+    const interval = f[intervalAt]!;
+    const share = Number.isNaN(interval) ? 0 : interval / (this.opts.memoryMs / buckets);
+    const count = ++f[buckets + b]!;
     const alpha = Math.max(1 / count, Math.min(1, share));
-    this.state[b]! += alpha * (x - this.state[b]!);
+    f[b]! += alpha * (x - f[b]!);
   }
 }
