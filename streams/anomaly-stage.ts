@@ -58,9 +58,18 @@ export interface AnomalyStageOptions {
 
 export const ANOMALY_STAGE_DEFAULTS: Readonly<AnomalyStageOptions> = Object.freeze({ idleMs: 6 * 3_600_000, maxSeries: 250_000 });
 
-interface SeriesState {
-  detector: SeriesDetector;
+/** One VM's detectors, one slot per scored metric (created on the metric's first usable sample). */
+interface VmState {
+  detectors: (SeriesDetector | undefined)[];
   lastTs: number;
+}
+
+const METRICS = Object.keys(SCORED_METRICS) as ScoredMetric[];
+const READ_METRIC = METRICS.map((m) => SCORED_METRICS[m]);
+
+function sortedByTs(samples: readonly VmSample[]): boolean {
+  for (let i = 1; i < samples.length; i++) if (samples[i]!.ts < samples[i - 1]!.ts) return false;
+  return true;
 }
 
 /**
@@ -73,11 +82,14 @@ interface SeriesState {
  * repeated samples are the detector's to handle.
  */
 export class AnomalyStage {
-  // Map iteration order is insertion order; re-inserting on every update keeps it LRU order.
-  private readonly series = new Map<string, SeriesState>();
+  // One entry per VM, keyed by its id (no per-metric key strings: at 100k VMs the worker's
+  // profile had this map's bookkeeping and its garbage as the stage's largest cost). Map
+  // iteration order is insertion order; re-inserting on every update keeps it LRU order.
+  private readonly vms = new Map<string, VmState>();
   private readonly opts: AnomalyStageOptions;
   private outbox: AnomalyEvent[] = [];
   private newestTs = -Infinity;
+  private series = 0;
   scored = 0;
   skipped = 0;
   evicted = 0;
@@ -92,63 +104,77 @@ export class AnomalyStage {
     this.opts = o;
   }
 
-  /** Series currently held. */
+  /** Series (VM × metric) currently held. */
   get seriesCount(): number {
-    return this.series.size;
+    return this.series;
   }
 
   /** Bytes of detector state held, summed over the series whose detector reports it. */
   get stateBytes(): number {
     let bytes = 0;
-    for (const s of this.series.values()) bytes += s.detector.stateBytes ?? 0;
+    for (const vm of this.vms.values()) for (const d of vm.detectors) bytes += d?.stateBytes ?? 0;
     return bytes;
   }
 
   observe(samples: readonly VmSample[]): void {
     // Within a batch one VM's samples may come from several producers' sends: score in time order.
-    const ordered = [...samples].sort((a, b) => a.ts - b.ts);
+    const ordered = sortedByTs(samples) ? samples : [...samples].sort((a, b) => a.ts - b.ts);
     for (const s of ordered) {
+      if (!Number.isFinite(s.ts)) {
+        this.skipped += METRICS.length;
+        continue;
+      }
       if (s.ts > this.newestTs) this.newestTs = s.ts;
-      for (const metric of Object.keys(SCORED_METRICS) as ScoredMetric[]) {
-        const value = SCORED_METRICS[metric](s);
-        if (!Number.isFinite(value) || !Number.isFinite(s.ts)) {
+      let state = this.vms.get(s.vmId);
+      if (state) this.vms.delete(s.vmId);
+      else state = { detectors: new Array(METRICS.length).fill(undefined), lastTs: -Infinity };
+      this.vms.set(s.vmId, state);
+      if (s.ts > state.lastTs) state.lastTs = s.ts;
+      for (let m = 0; m < METRICS.length; m++) {
+        const value = READ_METRIC[m]!(s);
+        if (!Number.isFinite(value)) {
           this.skipped += 1;
           continue;
         }
-        const key = `${s.vmId}\u0000${metric}`;
-        let state = this.series.get(key);
-        if (state) this.series.delete(key);
-        else state = { detector: this.factory(metric), lastTs: -Infinity };
-        this.series.set(key, state);
-        state.lastTs = Math.max(state.lastTs, s.ts);
-        const verdict = state.detector.update(s.ts, value);
+        let detector = state.detectors[m];
+        if (!detector) {
+          detector = state.detectors[m] = this.factory(METRICS[m]!);
+          this.series += 1;
+        }
+        const verdict = detector.update(s.ts, value);
         this.scored += 1;
         if (verdict.alarm) {
-          this.outbox.push({ ts: s.ts, hostId: s.hostId, vmId: s.vmId, metric, value, expected: verdict.expected, score: verdict.score, explanation: verdict.explanation });
+          this.outbox.push({ ts: s.ts, hostId: s.hostId, vmId: s.vmId, metric: METRICS[m]!, value, expected: verdict.expected, score: verdict.score, explanation: verdict.explanation });
         }
       }
     }
     this.evict();
   }
 
-  // The least recently updated series sit at the front of the map: drop from there while over
+  // The least recently updated VMs sit at the front of the map: drop from there while over
   // the bound or idle. O(evicted) per batch.
   private evict(): void {
     const idleBefore = this.newestTs - this.opts.idleMs;
-    for (const [key, state] of this.series) {
-      if (this.series.size <= this.opts.maxSeries && state.lastTs >= idleBefore) break;
-      this.series.delete(key);
-      this.evicted += 1;
+    for (const [vmId, state] of this.vms) {
+      if (this.series <= this.opts.maxSeries && state.lastTs >= idleBefore) break;
+      this.drop(vmId, state);
     }
+  }
+
+  private drop(vmId: string, state: VmState): number {
+    const n = state.detectors.reduce((k, d) => k + (d ? 1 : 0), 0);
+    this.vms.delete(vmId);
+    this.series -= n;
+    this.evicted += n;
+    return n;
   }
 
   /** Forgets every series of a VM (e.g. when it is deleted); returns how many were dropped. */
   forgetVm(vmId: string): number {
-    let n = 0;
-    for (const metric of Object.keys(SCORED_METRICS)) if (this.series.delete(`${vmId}\u0000${metric}`)) n++;
-    this.evicted += n;
-    return n;
+    const state = this.vms.get(vmId);
+    return state ? this.drop(vmId, state) : 0;
   }
+
   /** Publishes the outbox; events are removed only once `publish` resolved. */
   async drain(publish: (events: readonly AnomalyEvent[]) => Promise<void>): Promise<number> {
     if (this.outbox.length === 0) return 0;
