@@ -169,8 +169,8 @@ describe('virsh domstats --raw', () => {
   });
 
   it('reports output it does not understand with a stable code', () => {
-    assert.throws(() => parseDomStatsRaw('  cpu.time=1\n'), (e) => hasCode(e, 'HYPERVISOR_OUTPUT_UNEXPECTED'));
-    assert.throws(() => parseDomStatsRaw("Domain: 'x'\nno equals sign\n"), (e) => hasCode(e, 'HYPERVISOR_OUTPUT_UNEXPECTED'));
+    assert.throws(() => parseDomStatsRaw('  cpu.time=1\n'), (e) => hasCode(e, 'LIBVIRT_OUTPUT_UNEXPECTED'));
+    assert.throws(() => parseDomStatsRaw("Domain: 'x'\nno equals sign\n"), (e) => hasCode(e, 'LIBVIRT_OUTPUT_UNEXPECTED'));
   });
 
   it('names every libvirt domain state as virsh does', () => {

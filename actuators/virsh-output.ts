@@ -1,4 +1,4 @@
-import { NovaError } from '../core/index.ts';
+import { NovaError, type RawDomainStats } from '../core/index.ts';
 import type { DomainInfo, DomainStats, MigrationProgress } from './hypervisor.ts';
 
 // Parsers for virsh's human-readable output. virsh is run with LC_ALL=C, so the labels are
@@ -69,32 +69,7 @@ export function domainStateName(state: number): string {
   return DOMAIN_STATES[state] ?? `state ${state}`;
 }
 
-/** One domain's typed parameters as libvirt returns them (`virsh domstats --raw`, or the FFI). */
-export interface RawDomainStats {
-  name: string;
-  fields: Map<string, string | number>;
-}
-
-/** Parses `virsh domstats --raw`: a `Domain: 'name'` line, then `  key=value` lines, per domain. */
-export function parseDomStatsRaw(text: string): RawDomainStats[] {
-  const out: RawDomainStats[] = [];
-  let current: RawDomainStats | undefined;
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    const head = /^Domain: '(.*)'$/.exec(line);
-    if (head) {
-      current = { name: head[1]!, fields: new Map() };
-      out.push(current);
-      continue;
-    }
-    const eq = line.indexOf('=');
-    if (current === undefined || !line.startsWith('  ') || eq < 0) throw unexpected('domstats', text);
-    const value = line.slice(eq + 1);
-    // --raw prints numbers as digits (doubles with a point) and strings bare.
-    current.fields.set(line.slice(2, eq), /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value);
-  }
-  return out;
-}
+export { parseDomStatsRaw, type RawDomainStats } from '../core/index.ts';
 
 function num(fields: Map<string, string | number>, key: string): number {
   const v = fields.get(key);

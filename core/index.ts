@@ -8,3 +8,4 @@ export { createPgPool, ensureDatabase, postgresReachable, databaseName, maintena
 export { createBus } from './compose.ts';
 export { seededRandom, gaussian } from './random.ts';
 export { xmlEscape } from './xml.ts';
+export { parseDomStatsRaw, type RawDomainStats } from './libvirt-domstats.ts';

@@ -111,8 +111,8 @@ describe('parseDomStats', () => {
     assert.deepEqual(parseDomStats(''), []);
   });
 
-  it('output it does not understand is AGENT_LIBVIRT_UNPARSABLE', () => {
-    assert.throws(() => parseDomStats('Domaine: « x »\n  a=1\n'), (e) => hasCode(e, 'AGENT_LIBVIRT_UNPARSABLE'));
+  it('output it does not understand is LIBVIRT_OUTPUT_UNEXPECTED', () => {
+    assert.throws(() => parseDomStats('Domaine: « x »\n  a=1\n'), (e) => hasCode(e, 'LIBVIRT_OUTPUT_UNEXPECTED'));
   });
 });
 

@@ -2,7 +2,7 @@
 // fork, one connection: ~40 ms on a small host). The parser is pure and tested on recorded output.
 import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { NovaError } from '../../core/index.ts';
+import { NovaError, parseDomStatsRaw } from '../../core/index.ts';
 import type { ByteCounters } from './procfs.ts';
 
 /** Balloon figures, KiB as libvirt reports them; the guest-side ones only with a balloon driver and a stats period. */
@@ -38,31 +38,15 @@ export interface DomainsObservation {
   domains: DomainObservation[];
 }
 
-/** Parses `virsh domstats --raw`: a `Domain: 'name'` line, then indented `key=value` lines, per domain. */
+/** Every domain of one `virsh domstats --raw` read, with cumulative counters. */
 export function parseDomStats(text: string): DomainObservation[] {
-  const raw: { name: string; fields: Map<string, string> }[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    const head = /^Domain: '(.*)'$/.exec(line);
-    if (head) {
-      raw.push({ name: head[1]!, fields: new Map() });
-      continue;
-    }
-    const eq = line.indexOf('=');
-    const current = raw[raw.length - 1];
-    if (!current || !line.startsWith('  ') || eq < 0) {
-      throw new NovaError('AGENT_LIBVIRT_UNPARSABLE', `unexpected line in virsh domstats output: "${line.slice(0, 200)}"; is virsh's locale or version unusual? (run it with LC_ALL=C)`);
-    }
-    current.fields.set(line.slice(2, eq), line.slice(eq + 1));
-  }
-  return raw.map(({ name, fields }) => toObservation(name, fields));
+  return parseDomStatsRaw(text).map(({ name, fields }) => toObservation(name, fields));
 }
 
-function toObservation(name: string, f: Map<string, string>): DomainObservation {
+function toObservation(name: string, f: Map<string, string | number>): DomainObservation {
   const num = (key: string): number | undefined => {
     const v = f.get(key);
-    if (v === undefined || !/^-?\d+(\.\d+)?$/.test(v)) return undefined;
-    return Number(v);
+    return typeof v === 'number' ? v : undefined;
   };
   let vcpuDelayNs: number | undefined;
   for (const [key, value] of f) {
@@ -76,7 +60,7 @@ function toObservation(name: string, f: Map<string, string>): DomainObservation 
       const outBytes = num(`${group}.${i}.${outKey}`);
       // A device without figures (user-mode networking, an empty drive on some versions) adds nothing.
       if (inBytes === undefined && outBytes === undefined) continue;
-      out.set(f.get(`${group}.${i}.name`) || `#${i}`, { inBytes: inBytes ?? 0, outBytes: outBytes ?? 0 });
+      out.set(String(f.get(`${group}.${i}.name`) ?? '') || `#${i}`, { inBytes: inBytes ?? 0, outBytes: outBytes ?? 0 });
     }
     return out;
   };
