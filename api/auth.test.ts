@@ -3,40 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { apiLogger, DEFAULT_KEY_CACHE_MS, KeyVerifier, scrubUrl, TOUCH_EVERY_MS } from './auth.ts';
-import { generateApiKey, hashSecret, parseApiKey, roleAllows, secretMatches, type ApiKeyInfo, type ApiKeyStore, type ApiRole, type StoredApiKey } from './keys.ts';
+import { generateApiKey, hashSecret, parseApiKey, roleAllows, secretMatches, type ApiRole } from './keys.ts';
 import { buildApi } from './server.ts';
-
-/** Captures what a pino logger writes. */
-function capture(level = 'trace') {
-  const lines: string[] = [];
-  return { lines, logger: pino({ level }, { write: (s: string) => void lines.push(s) }) };
-}
-
-/** A key store in memory, counting lookups and touches. */
-function memoryStore() {
-  const keys = new Map<string, StoredApiKey>();
-  const calls = { find: 0, touch: 0 };
-  const store: ApiKeyStore = {
-    find: async (id) => (calls.find++, keys.get(id) ?? null),
-    touch: async () => void calls.touch++,
-    recordRefusal: async () => undefined,
-    create: async (name, role) => {
-      const { id, secret, token } = generateApiKey();
-      const salt = randomBytes(16);
-      const key: StoredApiKey = { id, name, role, createdAt: new Date(), revokedAt: null, lastUsedAt: null, salt, hash: hashSecret(salt, secret) };
-      keys.set(id, key);
-      return { key, token };
-    },
-    list: async () => [...keys.values()],
-    revoke: async (id) => {
-      const k = keys.get(id)!;
-      k.revokedAt = new Date();
-      return k as ApiKeyInfo;
-    },
-    refusals: async () => [],
-  };
-  return { store, keys, calls };
-}
+import { memoryKeyStore, stubDeps } from './testing.ts';
+import { logSink } from '../test/support/capture.ts';
 
 test('keys look like nck_<16 hex>_<43 base64url>, carry 256 random bits, and parse back', () => {
   const a = generateApiKey();
@@ -65,7 +35,7 @@ test('roles include the ones below them', () => {
 });
 
 test('verified keys are cached for the cache time: a revocation made elsewhere bites when the entry expires', async () => {
-  const { store, calls } = memoryStore();
+  const { store, calls } = memoryKeyStore();
   let now = 1_000_000;
   const v = new KeyVerifier(store, pino({ level: 'silent' }), DEFAULT_KEY_CACHE_MS, () => now);
   const { key, token } = await store.create('alice', 'operator');
@@ -83,7 +53,7 @@ test('verified keys are cached for the cache time: a revocation made elsewhere b
 });
 
 test('forget drops a key from the cache at once (a revocation through this process)', async () => {
-  const { store } = memoryStore();
+  const { store } = memoryKeyStore();
   const v = new KeyVerifier(store, pino({ level: 'silent' }));
   const { key, token } = await store.create('bob', 'viewer');
   assert.equal((await v.verify(token)).ok, true);
@@ -93,7 +63,7 @@ test('forget drops a key from the cache at once (a revocation through this proce
 });
 
 test('wrong secrets, unknown ids and malformed tokens are refused, naming the key id when there is one', async () => {
-  const { store } = memoryStore();
+  const { store } = memoryKeyStore();
   const v = new KeyVerifier(store, pino({ level: 'silent' }));
   const { key } = await store.create('carol', 'admin');
   const wrong = await v.verify(`nck_${key.id}_${generateApiKey().secret}`);
@@ -106,7 +76,7 @@ test('wrong secrets, unknown ids and malformed tokens are refused, naming the ke
 });
 
 test('last_used_at is written at most once a minute per key', async () => {
-  const { store, calls } = memoryStore();
+  const { store, calls } = memoryKeyStore();
   let now = 5_000_000;
   const v = new KeyVerifier(store, pino({ level: 'silent' }), 1_000, () => now);
   const { token } = await store.create('dave', 'viewer');
@@ -129,7 +99,7 @@ test('URLs lose anything that looks like a key before they are logged', () => {
 });
 
 test('the API logger censors key-bearing headers wherever a request is logged (and its request serializer logs no headers)', () => {
-  const { lines, logger } = capture();
+  const { lines, logger } = logSink();
   const log = apiLogger(logger);
   const { token } = generateApiKey();
   log.info({ req: { headers: { authorization: `Bearer ${token}`, 'x-api-key': token, accept: 'application/json' } } }, 'x');
@@ -141,27 +111,21 @@ test('the API logger censors key-bearing headers wherever a request is logged (a
 });
 
 test('a /v1 route that declares no role cannot be registered', async () => {
-  const { store } = memoryStore();
-  const app = await buildApi({
-    latestPlan: async () => null, listHosts: async () => [], dryRunsForPlan: async () => [], placeVm: async () => ({ target: 'none', reason: '' }) as never,
-    dependencies: {}, plans: {} as never, fleet: {} as never, keys: store, logger: pino({ level: 'silent' }),
-  });
+  const { store } = memoryKeyStore();
+  const app = await buildApi(stubDeps({ keys: store }));
   assert.throws(() => app.get('/v1/secret', async () => 'oops'), /declares no role/);
   app.get('/public-but-not-v1', async () => 'fine');
   await app.close();
 });
 
 test('a key store that is down refuses with 503 (retriable) and does not leak its error to the caller', async () => {
-  const { store } = memoryStore();
-  const { lines, logger } = capture('error');
+  const { store } = memoryKeyStore();
+  const { lines, logger } = logSink('error');
   const { token } = await store.create('erin', 'viewer');
   store.find = async () => {
     throw new Error('connect ECONNREFUSED 10.0.0.5:5432');
   };
-  const app = await buildApi({
-    latestPlan: async () => null, listHosts: async () => [], dryRunsForPlan: async () => [], placeVm: async () => ({ target: 'none', reason: '' }) as never,
-    dependencies: {}, plans: {} as never, fleet: {} as never, keys: store, logger,
-  });
+  const app = await buildApi(stubDeps({ keys: store, logger }));
   const res = await app.inject({ url: '/v1/hosts', headers: { authorization: `Bearer ${token}` } });
   assert.equal(res.statusCode, 503);
   assert.equal(res.json().code, 'API_AUTH_UNAVAILABLE');

@@ -6,12 +6,13 @@ import type { ApiDeps } from './server.ts';
 // For the API's unit tests only (not exported from api/index.ts): a key store in memory and
 // deps that answer without any server, so buildApi's own behaviour can be tested in isolation.
 
-/** A key store in memory. */
-export function memoryKeyStore(): ApiKeyStore {
+/** A key store in memory, counting lookups and touches (the auth cache's tests read them). */
+export function memoryKeyStore(): { store: ApiKeyStore; keys: Map<string, StoredApiKey>; calls: { find: number; touch: number } } {
   const keys = new Map<string, StoredApiKey>();
-  return {
-    find: async (id) => keys.get(id) ?? null,
-    touch: async () => undefined,
+  const calls = { find: 0, touch: 0 };
+  const store: ApiKeyStore = {
+    find: async (id) => (calls.find++, keys.get(id) ?? null),
+    touch: async () => void calls.touch++,
     recordRefusal: async () => undefined,
     create: async (name, role) => {
       const { id, secret, token } = generateApiKey();
@@ -28,6 +29,7 @@ export function memoryKeyStore(): ApiKeyStore {
     },
     refusals: async () => [],
   };
+  return { store, keys, calls };
 }
 
 /** Deps with no servers behind them; `placements` collects what POST /v1/placements passed on. */
@@ -50,7 +52,7 @@ export function stubDeps(overrides: Partial<ApiDeps> = {}): ApiDeps & { placemen
       transition: async () => 'proposed',
     },
     fleet: { vms: async () => [], anomalies: async () => [], savings: async () => [], forecast: async () => { throw new Error('no forecasts in unit tests'); } },
-    keys: memoryKeyStore(),
+    keys: memoryKeyStore().store,
     logger: pino({ level: 'silent' }),
     placements,
     ...overrides,

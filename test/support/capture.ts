@@ -4,8 +4,8 @@ import { inspect } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { NovaError } from '../../core/index.ts';
 
-/** A debug logger whose lines are kept, so a test can check what was (not) logged. */
-export function logSink(): { logger: Logger; lines: string[] } {
+/** A logger whose lines are kept (debug and up by default), so a test can check what was (not) logged. */
+export function logSink(level: string = 'debug'): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
@@ -13,7 +13,7 @@ export function logSink(): { logger: Logger; lines: string[] } {
       cb();
     },
   });
-  return { logger: pino({ level: 'debug' }, stream), lines };
+  return { logger: pino({ level }, stream), lines };
 }
 
 /** The NovaError a promise rejects with (fails the test when it resolves or rejects with anything else). */
