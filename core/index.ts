@@ -9,3 +9,4 @@ export { createBus } from './compose.ts';
 export { seededRandom, gaussian } from './random.ts';
 export { xmlEscape } from './xml.ts';
 export { parseDomStatsRaw, type RawDomainStats } from './libvirt-domstats.ts';
+export { isAlive } from './process-alive.ts';

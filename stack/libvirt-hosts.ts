@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { xmlEscape } from '../core/index.ts';
+import { isAlive, xmlEscape } from '../core/index.ts';
 
 const run = promisify(execFile);
 
@@ -112,7 +112,7 @@ export async function acquireRealHosts(): Promise<RealHosts | { skip: string }> 
   await mkdir(REAL_HOSTS_DIR, { recursive: true });
   await withLock(async () => {
     const state = await loadState();
-    state.users = state.users.filter(alive);
+    state.users = state.users.filter(isAlive);
     await prepareMachine();
     await ensureHostA(state);
     await ensureHostB(state);
@@ -167,7 +167,7 @@ export async function acquireRealHosts(): Promise<RealHosts | { skip: string }> 
           for (const name of mine) await removeGuest(uri, name);
         }
         const state = await loadState();
-        state.users = state.users.filter((pid) => pid !== process.pid && alive(pid));
+        state.users = state.users.filter((pid) => pid !== process.pid && isAlive(pid));
         if (state.users.length === 0) await stopStartedDaemons(state);
         await saveState(state);
       });
@@ -278,7 +278,7 @@ async function removeOrphanGuests(): Promise<void> {
     const names = (await virsh(uri, 'list', '--all', '--name')).split('\n').map((n) => n.trim()).filter((n) => n.startsWith(GUEST_PREFIX));
     for (const name of names) {
       const pid = Number(/^nct-(\d+)-/.exec(name)?.[1] ?? 0);
-      if (pid > 0 && !alive(pid)) await removeGuest(uri, name);
+      if (pid > 0 && !isAlive(pid)) await removeGuest(uri, name);
     }
   }
 }
@@ -305,8 +305,8 @@ async function stopDaemons(daemons: Daemon[]): Promise<void> {
   for (const d of [...daemons].sort((x, y) => (x.program === 'libvirtd' ? -1 : 0) - (y.program === 'libvirtd' ? -1 : 0))) {
     if (!isDaemon(d)) continue;
     process.kill(d.pid, 'SIGTERM');
-    for (let i = 0; i < 100 && alive(d.pid); i++) await sleep(100);
-    if (alive(d.pid)) process.kill(d.pid, 'SIGKILL');
+    for (let i = 0; i < 100 && isAlive(d.pid); i++) await sleep(100);
+    if (isAlive(d.pid)) process.kill(d.pid, 'SIGKILL');
   }
 }
 
@@ -364,15 +364,6 @@ async function readPid(file: string): Promise<number | null> {
     await sleep(100);
   }
   return null;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** True while the recorded pid is still that daemon (pids get reused). Synchronous: a tiny procfs read, used in filters. */

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { NovaError } from '../core/index.ts';
-import { isAlive, livePid, spawnDetached, stopPid, tailOf } from './process.ts';
+import { isAlive, NovaError } from '../core/index.ts';
+import { livePid, spawnDetached, stopPid, tailOf } from './process.ts';
 import { waitUntil } from './probe.ts';
 
 /** One server of the local stack: how to tell it answers, and how to start it. */

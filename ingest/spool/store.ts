@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { NovaError, type Logger } from '../../core/index.ts';
+import { isAlive, NovaError, type Logger } from '../../core/index.ts';
 import { encodeRecord, parseSegment, SEGMENT_MAGIC, type SpoolRecord } from './record.ts';
 
 const SEGMENT_FILE = /^(\d{12})\.seg$/;
@@ -228,7 +228,7 @@ export class SpoolStore {
     }
     const holder = Number(readFileSync(file, 'utf8').trim());
     const ours = holder === process.pid && LOCKED_HERE.has(this.opts.dir);
-    if (ours || (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder))) {
+    if (ours || (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder))) {
       throw new NovaError('SPOOL_LOCKED', `the spool ${this.opts.dir} is in use by process ${holder}; stop it, or give this producer another spool (NOVACRON_SPOOL_DIR or another topic prefix)`);
     }
     writeFileSync(file, `${process.pid}\n`); // stale lock of a process that died
@@ -249,13 +249,4 @@ function unusable(dir: string, err: unknown): NovaError {
 function writeAll(fd: number, buf: Buffer): void {
   let off = 0;
   while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
