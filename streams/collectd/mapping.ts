@@ -92,6 +92,16 @@ function noRateReasons(noRate: string[]): string[] {
   return noRate.length === 0 ? [] : [`no rate yet for ${[...new Set(noRate)].join(', ')} (collectd's first read of a counter)`];
 }
 
+/** Disk and network bytes/s summed over devices (a VM's or the host's); counters without a rate yet go to `noRate`. */
+function ioRates(lists: Lists, noRate: string[]): { diskReadBps: number; diskWriteBps: number; netRxBps: number; netTxBps: number } {
+  return {
+    diskReadBps: sum(lists, 'disk/', 'read', noRate),
+    diskWriteBps: sum(lists, 'disk/', 'write', noRate),
+    netRxBps: sum(lists, 'if/', 'rx', noRate),
+    netTxBps: sum(lists, 'if/', 'tx', noRate),
+  };
+}
+
 /**
  * Guest memory in use. A guest with a balloon driver reports its own view (available − usable,
  * i.e. without reclaimable cache; or available − unused); without one only the QEMU process's
@@ -120,10 +130,7 @@ export function buildVmSample(hostId: string, vmId: string, ts: number, lists: L
   if (typeof total !== 'number') missing.push('missing memory-total');
   const used = typeof total === 'number' ? vmMemUsed(lists, total) : undefined;
   if (typeof total === 'number' && used === undefined) missing.push('missing memory-rss or memory-available (set ExtraStats "memory" in the virt plugin)');
-  const diskRead = sum(lists, 'disk/', 'read', noRate);
-  const diskWrite = sum(lists, 'disk/', 'write', noRate);
-  const netRx = sum(lists, 'if/', 'rx', noRate);
-  const netTx = sum(lists, 'if/', 'tx', noRate);
+  const io = ioRates(lists, noRate);
   missing.push(...noRateReasons(noRate));
   if (missing.length > 0) return { missing };
   return {
@@ -133,7 +140,7 @@ export function buildVmSample(hostId: string, vmId: string, ts: number, lists: L
       vcpus,
       memUsedBytes: Math.round(used!),
       memTotalBytes: Math.round(total as number),
-      diskReadBps: diskRead, diskWriteBps: diskWrite, netRxBps: netRx, netTxBps: netTx,
+      ...io,
       // collectd 5.12's virt plugin has no vCPU delay (libvirt's vcpu.N.delay is newer): not measured.
       vcpuDelayPct: 0,
     },
@@ -168,10 +175,7 @@ export function buildHostSample(hostId: string, ts: number, lists: Lists): Built
   let memTotal = 0;
   for (const [key, vl] of lists) if (key.startsWith('mem/')) memTotal += ds(vl, 'value') ?? 0;
   const noRate: string[] = [];
-  const diskRead = sum(lists, 'disk/', 'read', noRate);
-  const diskWrite = sum(lists, 'disk/', 'write', noRate);
-  const netRx = sum(lists, 'if/', 'rx', noRate);
-  const netTx = sum(lists, 'if/', 'tx', noRate);
+  const io = ioRates(lists, noRate);
   missing.push(...noRateReasons(noRate));
   if (missing.length > 0) return { missing };
   const cores = count as number;
@@ -183,7 +187,7 @@ export function buildHostSample(hostId: string, ts: number, lists: Lists): Built
       cpuCapacityCores: cores,
       memUsedBytes: Math.round(memUsed as number),
       memTotalBytes: Math.round(memTotal),
-      diskReadBps: diskRead, diskWriteBps: diskWrite, netRxBps: netRx, netTxBps: netTx,
+      ...io,
       cpuStealPct: all > 0 ? Math.min(100, Math.max(0, (steal / all) * 100)) : 0,
     },
   };
