@@ -20,7 +20,8 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createBus, createLogger, describeError, KafkaJsBus, loadConfig, questdbPgUrl, QuestDbClient } from '../core/index.ts';
 import { encodeVmSample } from '../schemas/index.ts';
-import { dropTables, fleetRows, ilpVariants, runIlpVariant, type IlpResult, type IlpVariant } from './ingest/ilp-direct.ts';
+import { fleetRows, ilpVariants, runIlpVariant, type IlpResult, type IlpVariant } from './ingest/ilp-direct.ts';
+import { dropSampleTables } from '../streams/index.ts';
 import { kafkaProducerPerf, type KafkaPerfResult } from './ingest/kafka-perf.ts';
 import { runSetting, type Adapter, type SettingResult, type SettingSpec } from './ingest/pipeline.ts';
 import { Children } from './ingest/procs.ts';
@@ -147,7 +148,7 @@ async function ilpLimits(): Promise<IlpResult[]> {
   // Each variant drops its tables itself; the registered clean-up covers a Ctrl-C mid-variant.
   const run = async (i: number, variant: IlpVariant, secs: number): Promise<IlpResult> => {
     const tables = loadConfig(process.env, { NOVACRON_TABLE_PREFIX: prefix(i) });
-    const drop = children.onCleanup(`ILP tables ${prefix(i)}*`, () => dropTables(tables, questdb));
+    const drop = children.onCleanup(`ILP tables ${prefix(i)}*`, () => dropSampleTables(tables, questdb));
     try {
       return await runIlpVariant(config, questdb, prefix(i), variant, rows, secs);
     } finally {

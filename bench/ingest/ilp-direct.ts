@@ -55,28 +55,6 @@ export function ilpVariants(): IlpVariant[] {
   ];
 }
 
-/** Writes one sample through the client library's Sender (same columns and types as the store), row not awaited. */
-function writeRow(sender: Sender, vmTable: string, hostTable: string, s: Sample, ts: number): void {
-  if (s.kind === 'vm') {
-    const v = s.sample;
-    void sender.table(vmTable).symbol('host_id', v.hostId).symbol('vm_id', v.vmId)
-      .floatColumn('cpu_used_cores', v.cpuUsedCores).floatColumn('vcpus', v.vcpus)
-      .intColumn('mem_used_bytes', v.memUsedBytes).intColumn('mem_total_bytes', v.memTotalBytes)
-      .floatColumn('disk_read_bps', v.diskReadBps).floatColumn('disk_write_bps', v.diskWriteBps)
-      .floatColumn('net_rx_bps', v.netRxBps).floatColumn('net_tx_bps', v.netTxBps)
-      .floatColumn('vcpu_delay_pct', v.vcpuDelayPct)
-      .at(ts, 'ms');
-  } else {
-    const h = s.sample;
-    void sender.table(hostTable).symbol('host_id', h.hostId)
-      .floatColumn('cpu_used_cores', h.cpuUsedCores).floatColumn('cpu_capacity_cores', h.cpuCapacityCores)
-      .intColumn('mem_used_bytes', h.memUsedBytes).intColumn('mem_total_bytes', h.memTotalBytes)
-      .floatColumn('disk_read_bps', h.diskReadBps).floatColumn('disk_write_bps', h.diskWriteBps)
-      .floatColumn('net_rx_bps', h.netRxBps).floatColumn('net_tx_bps', h.netTxBps)
-      .floatColumn('cpu_steal_pct', h.cpuStealPct)
-      .at(ts, 'ms');
-  }
-}
 
 /** One round of the fleet in the pipeline's proportions: per host, its sample then its 8 VMs'. */
 export function fleetRows(vms: number, seed = 1): Sample[] {
@@ -142,11 +120,14 @@ export async function runIlpVariant(base: Config, questdb: QuestDbClient, prefix
           await store.write(batch.map((s) => ({ kind: s.kind, sample: { ...s.sample, ts } }) as Sample));
         } else if (variant.mode === 'auto') {
           for (const s of batch) {
-            writeRowAwaitless(sender, tables, s, ts);
+            senderColumns(sender, tables, s);
             await sender.at(ts, 'ms');
           }
         } else {
-          for (const s of batch) writeRow(sender, tables[0]!, tables[1]!, s, ts);
+          for (const s of batch) {
+            senderColumns(sender, tables, s);
+            void sender.at(ts, 'ms'); // auto_flush=off: at() only ends the row, never sends
+          }
           await sender.flush();
         }
         written += batch.length;
@@ -165,12 +146,12 @@ export async function runIlpVariant(base: Config, questdb: QuestDbClient, prefix
     return { ...variant, rows: 0, clientRowsPerS: 0, landedRowsPerS: 0, error: (err as Error).message };
   } finally {
     await Promise.all(senders.map((s) => s.close().catch(() => undefined)));
-    await dropTables(config, questdb);
+    await dropSampleTables(config, questdb);
   }
 }
 
-// The 'auto' mode: the columns of writeRow without the final at(), which the caller awaits.
-function writeRowAwaitless(sender: Sender, tables: string[], s: Sample, _ts: number): void {
+/** One sample's table and columns through the client library's Sender (same columns and types as the store); the caller ends the row with at(). */
+function senderColumns(sender: Sender, tables: string[], s: Sample): void {
   if (s.kind === 'vm') {
     const v = s.sample;
     sender.table(tables[0]!).symbol('host_id', v.hostId).symbol('vm_id', v.vmId)
@@ -188,9 +169,4 @@ function writeRowAwaitless(sender: Sender, tables: string[], s: Sample, _ts: num
       .floatColumn('net_rx_bps', h.netRxBps).floatColumn('net_tx_bps', h.netTxBps)
       .floatColumn('cpu_steal_pct', h.cpuStealPct);
   }
-}
-
-/** Drops the tables and rollup views ensureSampleTables created under the config's prefix. */
-export async function dropTables(config: Config, questdb: QuestDbClient): Promise<void> {
-  await dropSampleTables(config, questdb);
 }

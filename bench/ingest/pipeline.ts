@@ -8,8 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
 import { createBus, loadConfig, type Config, PROJECT_ROOT, questdbTable, topicsFor, topicSpecs, type Logger, type QuestDbClient } from '../../core/index.ts';
-import { ensureSampleTables, SAMPLE_TABLES } from '../../streams/index.ts';
-import { dropTables } from './ilp-direct.ts';
+import { dropSampleTables, ensureSampleTables, SAMPLE_TABLES } from '../../streams/index.ts';
 import { BUCKET_MS, LandingTracker } from './latency.ts';
 import { RssSampler, stopChild, waitForLine, type Children } from './procs.ts';
 
@@ -108,7 +107,7 @@ export async function runSetting(spec: SettingSpec, questdb: QuestDbClient, chil
   const hostTable = questdbTable(config, SAMPLE_TABLES.host);
   const cleanup = children.onCleanup(`topics and tables of bi${id}`, async () => {
     await bus.deleteTopics(Object.values(topicsFor(config))).catch((err: unknown) => say(`  (could not delete topics bi${id}.*: ${(err as Error).message})`));
-    await dropTables(config, questdb);
+    await dropSampleTables(config, questdb);
     await deleteGroup(config, `${config.kafka.topicPrefix}-streams`);
   });
   const workers: ChildProcess[] = [];
