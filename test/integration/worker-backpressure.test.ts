@@ -243,21 +243,29 @@ describe('streams worker: two workers share the default 16 partitions; the rebal
     try {
       assert.equal(r.config.kafka.partitions, 16, 'the default partition count');
       const { logger } = logSink();
+      const W = 40;
+      const warmUp = vmSamples(W, W).map((s) => ({ ...s, vmId: `warm-${s.vmId}` }));
+      const N = 400;
+      const samples = vmSamples(N, 40);
       for (let i = 0; i < 2; i++) {
         const store = i === 0 ? r.store : new ObservedStore(new QuestDbSampleStore(r.config));
         const w = new SampleWorker({ bus: r.bus, store, topics: r.topics, groupId: `${r.config.kafka.topicPrefix}-streams`, log: logger, lagEveryMs: 0 });
         await w.start();
         workers.push(w);
+        if (i === 0) {
+          // The first member must be in a settled group before the second joins; two members that
+          // join together share the first generation and no rebalance happens at all.
+          await r.producer.send(r.topics.vmSamples, warmUp.map((s) => ({ key: s.vmId, value: encodeVmSample(s) })));
+          await eventually(async () => w.stats.stored, (n) => n >= W, 60_000);
+        }
       }
       // The second member's join makes the first one rebalance; give the group time to settle.
       await eventually(async () => r.busLines.filter((l) => /rebalancing/i.test(l)).length, (n) => n > 0, 30_000);
       await new Promise((res) => setTimeout(res, 5_000));
-      const N = 400;
-      const samples = vmSamples(N, 40);
       await r.producer.send(r.topics.vmSamples, samples.map((s) => ({ key: s.vmId, value: encodeVmSample(s) })));
-      await eventually(async () => workers[0]!.stats.stored + workers[1]!.stats.stored, (n) => n >= N, 60_000);
-      assert.deepEqual(await countRows(r.config, r.questdb), { rows: N, distinct: N });
-      assert.equal(workers[0]!.stats.stored + workers[1]!.stats.stored, N, 'no batch handled twice');
+      await eventually(async () => workers[0]!.stats.stored + workers[1]!.stats.stored, (n) => n >= W + N, 60_000);
+      assert.deepEqual(await countRows(r.config, r.questdb), { rows: W + N, distinct: W + N });
+      assert.equal(workers[0]!.stats.stored + workers[1]!.stats.stored, W + N, 'no batch handled twice');
       assert.ok(workers.every((w) => w.stats.stored > 0), `both workers stored samples: ${workers.map((w) => w.stats.stored).join(' + ')}`);
       const levels = r.busLines.map((l) => JSON.parse(l) as { level: number; msg: string; error?: string });
       const rebalances = levels.filter((l) => /rebalancing/i.test(`${l.msg} ${l.error ?? ''}`));
