@@ -151,7 +151,7 @@ test('the calibration buffer exists from the first sample to the end of the prob
 test('stateBytes counts every byte of array-buffer memory a series detector holds', () => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
-  const n = 2000;
+  const n = 20_000; // many: the odd buffer the runtime allocates meanwhile is spread thin
   const feed = () => {
     const d = createSeriesDetector({ probationSamples: 20 });
     for (let i = 0; i < 30; i++) d.update(i * 300_000, Math.sin(i));
