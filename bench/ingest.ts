@@ -220,7 +220,7 @@ async function main(): Promise<number> {
         const r = await runSetting(spec, questdb, children, log, say);
         results.push(r);
         if (spec.profileDir) profiled = r;
-        say(`  → landed ${fmt(r.samplesPerS)} samples/s (producers ${fmt(r.producedPerS)}/s), p50 ${secs(r.p50)} s, p99 ${secs(r.p99)} s, worker RSS ${r.workerRssMb.toFixed(0)} MiB`);
+        say(`  → landed ${fmt(r.samplesPerS)} samples/s (producers ${fmt(r.producedPerS)}/s), p50 ${secs(r.p50)} s, p99 ${secs(r.p99)} s, worker RSS ${r.workerRssMb.toFixed(0)} MiB, worker CPU ${r.workerCpuUsPerSample.toFixed(1)} µs/sample`);
       } catch (err) {
         if (interrupted) break;
         say(`  → failed: ${describeError(err)}`);
@@ -238,10 +238,10 @@ async function main(): Promise<number> {
   if (senderBest && senderBest !== ilpBest) say(`  direct ILP, best with the Sender: ${senderBest.label}${senderBest.senders > 1 ? ` × ${senderBest.senders} senders` : ''}: ${fmt(senderBest.landedRowsPerS)} rows/s`);
   if (ilpBest) say(`  direct ILP best (the reference for ilp_ratio): ${ilpBest.label}${ilpBest.senders > 1 ? ` × ${ilpBest.senders} in parallel` : ''}: ${fmt(ilpBest.landedRowsPerS)} rows/s`);
   say('');
-  const header = ['adapter', 'workers', 'target/s', 'produced/s', 'landed/s', 'p50 s', 'p99 s', 'landed %', 'backlog@end', 'saturated', 'worker RSS MiB', 'vs ILP'];
+  const header = ['adapter', 'workers', 'target/s', 'produced/s', 'landed/s', 'p50 s', 'p99 s', 'landed %', 'backlog@end', 'saturated', 'worker RSS MiB', 'worker CPU µs/sample', 'vs ILP'];
   const rows = results.map((r) => [
     r.spec.adapter + (r === profiled ? '*' : ''), String(r.spec.workers), r.spec.rate === 'max' ? 'max' : fmt(r.spec.rate), fmt(r.producedPerS), fmt(r.samplesPerS),
-    secs(r.p50), secs(r.p99), (100 * r.landedShare).toFixed(1), fmt(r.backlogAtEnd), saturated(r) ? 'yes' : 'no', r.workerRssMb.toFixed(0), ilpBest ? (r.samplesPerS / ilpBest.landedRowsPerS).toFixed(2) : '—',
+    secs(r.p50), secs(r.p99), (100 * r.landedShare).toFixed(1), fmt(r.backlogAtEnd), saturated(r) ? 'yes' : 'no', r.workerRssMb.toFixed(0), r.workerCpuUsPerSample.toFixed(1), ilpBest ? (r.samplesPerS / ilpBest.landedRowsPerS).toFixed(2) : '—',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
@@ -276,7 +276,7 @@ async function main(): Promise<number> {
   }
   const ratio = ilpBest ? best.samplesPerS / ilpBest.landedRowsPerS : NaN;
   say(`best: ${best.spec.adapter} × ${best.spec.workers} worker(s): p50_latency_s=${secs(best.p50)} producer_samples_per_s=${Math.round(best.producedPerS)} kafka_perf_records_per_s=${kafkaBest ? Math.round(kafkaBest.recordsPerS) : '—'} ilp_direct_rows_per_s=${ilpBest ? Math.round(ilpBest.landedRowsPerS) : '—'}`);
-  say(`ingest samples_per_s=${Math.round(best.samplesPerS)} p99_latency_s=${secs(best.p99)} ilp_ratio=${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} vms=${vms} worker_rss_mb=${best.workerRssMb.toFixed(0)}`);
+  say(`ingest samples_per_s=${Math.round(best.samplesPerS)} p99_latency_s=${secs(best.p99)} ilp_ratio=${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} vms=${vms} worker_rss_mb=${best.workerRssMb.toFixed(0)} worker_cpu_us_per_sample=${best.workerCpuUsPerSample.toFixed(1)}`);
   return 0;
 }
 

@@ -1,4 +1,4 @@
-import { encodeHostSample, encodeVmSample, LOCAL_SCHEMA_IDS, type HostSample, type SampleErrorCode, type VmSample } from '../schemas/index.ts';
+import { decodeSample, encodeHostSample, encodeHostTick, encodeVmSample, LOCAL_SCHEMA_IDS, type HostSample, type SampleErrorCode, type VmSample } from '../schemas/index.ts';
 import { seededRandom } from '../core/index.ts';
 import type { FleetTick } from './fleet.ts';
 import { jsonInsteadOfAvro, truncated, withSchemaId } from './malformed.ts';
@@ -7,14 +7,25 @@ import { jsonInsteadOfAvro, truncated, withSchemaId } from './malformed.ts';
 export const FUZZ_KINDS = [
   'empty', 'random-bytes', 'json', 'random-body', 'truncated', 'unknown-schema', 'wrong-type',
   'nan', 'negative', 'huge', 'future-ts', 'past-ts',
+  // Host ticks (one message holding a host's sample and its VMs'): cut short, a single
+  // sample's body under the tick's schema id, empty, one bad sample inside (alone on the DLQ,
+  // the rest stored), a VM of another host inside.
+  'tick-truncated', 'tick-wrong-type', 'tick-empty', 'tick-bad-sample', 'tick-foreign-vm',
 ] as const;
 export type FuzzKind = (typeof FUZZ_KINDS)[number];
 
-/** One bad message: its bytes, the sample kind it pretends to be, and what the pipeline must say. */
+/** One bad message: its bytes, the sample kind it pretends to be (or a host tick), and what the pipeline must say. */
 export interface FuzzCase {
   kind: FuzzKind;
-  sampleKind: 'vm' | 'host';
+  sampleKind: 'vm' | 'host' | 'tick';
   value: Buffer;
+  /**
+   * What the DLQ must hold when it is not `value`: the one bad sample of a tick, alone, in the
+   * single-sample form. The tick's other samples are then valid and must be stored (`stored`).
+   */
+  deadValue?: Buffer;
+  /** `id|ts` of the valid samples inside a tick that has one bad sample. */
+  stored?: { vm: string[]; host: string[] };
   /** DLQ codes that are right for it (a random body may fail to decode or decode to nonsense). */
   codes: readonly SampleErrorCode[];
   /** The field the rejection must name, when the defect is in one field. */
@@ -54,7 +65,8 @@ const invalid = (kind: FuzzKind, sampleKind: 'vm' | 'host', sample: VmSample | H
  * `rand`. `now` is the producer's clock: bad timestamps are at least an hour (future) or 401
  * days (past) away from it, so they stay bad however late the consumer reads them.
  */
-export function fuzzCase(kind: FuzzKind, rand: () => number, vm: VmSample, host: HostSample, now: number): FuzzCase {
+export function fuzzCase(kind: FuzzKind, rand: () => number, vm: VmSample, host: HostSample, now: number, hostVms: readonly VmSample[] = [vm]): FuzzCase {
+  if (kind.startsWith('tick-')) return tickCase(kind, rand, host, hostVms, now);
   const sampleKind: 'vm' | 'host' = rand() < 0.7 ? 'vm' : 'host';
   const template: VmSample | HostSample = sampleKind === 'vm' ? vm : host;
   const good = encode(sampleKind, template);
@@ -76,7 +88,7 @@ export function fuzzCase(kind: FuzzKind, rand: () => number, vm: VmSample, host:
       return { kind, sampleKind, value: truncated(good, 6 + Math.floor(rand() * (good.length - 6))), codes: ['SAMPLE_UNDECODABLE'] };
     case 'unknown-schema': {
       let id = Math.floor(rand() * 2 ** 32);
-      if (id === LOCAL_SCHEMA_IDS.vm || id === LOCAL_SCHEMA_IDS.host) id = 0;
+      if (Object.values(LOCAL_SCHEMA_IDS).includes(id)) id = 0;
       return { kind, sampleKind, value: withSchemaId(good, id), codes: ['SAMPLE_UNKNOWN_SCHEMA'] };
     }
     case 'wrong-type': {
@@ -105,6 +117,46 @@ export function fuzzCase(kind: FuzzKind, rand: () => number, vm: VmSample, host:
       return invalid(kind, sampleKind, { ...template, ts: now + Math.floor(logUniform(rand, 3_600_000, 30 * YEAR)) }, 'ts');
     case 'past-ts':
       return invalid(kind, sampleKind, { ...template, ts: Math.max(1, now - Math.floor(logUniform(rand, 401 * DAY, 60 * YEAR))) }, 'ts');
+    default:
+      throw new Error(`fuzz kind ${kind} is a tick kind`);
+  }
+}
+
+const VALUE_DEFECTS = ['nan', 'negative', 'huge', 'future-ts', 'past-ts'] as const;
+const keyOf = (s: VmSample | HostSample) => `${'vmId' in s ? s.vmId : s.hostId}|${s.ts}`;
+
+/** A host tick (`host` and its VMs) made bad in one of the tick ways; see FUZZ_KINDS. */
+function tickCase(kind: FuzzKind, rand: () => number, host: HostSample, vms: readonly VmSample[], now: number): FuzzCase {
+  const good = encodeHostTick({ host, vms: [...vms] });
+  switch (kind) {
+    case 'tick-truncated':
+      // Avro ends the VM array with a 0 byte: any cut leaves the decoder short of input.
+      return { kind, sampleKind: 'tick', value: truncated(good, 6 + Math.floor(rand() * (good.length - 6))), codes: ['SAMPLE_UNDECODABLE'] };
+    case 'tick-wrong-type': {
+      // A single sample's body under the tick's id: its first field (ts, a large long) is no union index.
+      const single = rand() < 0.5 ? encodeVmSample(vms[0]!) : encodeHostSample(host);
+      return { kind, sampleKind: 'tick', value: withSchemaId(single, LOCAL_SCHEMA_IDS.tick), codes: ['SAMPLE_UNDECODABLE'] };
+    }
+    case 'tick-empty':
+      return { kind, sampleKind: 'tick', value: encodeHostTick({ host: null, vms: [] }), codes: ['SAMPLE_EMPTY'] };
+    case 'tick-bad-sample': {
+      // One sample of the tick (the host's or a VM's, as fuzzCase draws it) gets a value defect.
+      const one = fuzzCase(pick(rand, VALUE_DEFECTS), rand, pick(rand, vms), host, now);
+      const bad = decodeSample(one.value).sample;
+      const onHost = one.sampleKind === 'host';
+      const at = onHost ? -1 : vms.findIndex((v) => v.vmId === (bad as VmSample).vmId);
+      const tick = onHost ? { host: bad as HostSample, vms: [...vms] } : { host, vms: vms.map((v, i) => (i === at ? (bad as VmSample) : v)) };
+      const stored = { vm: vms.filter((_, i) => i !== at).map(keyOf), host: onHost ? [] : [keyOf(host)] };
+      return { kind, sampleKind: 'tick', value: encodeHostTick(tick), deadValue: one.value, codes: one.codes, field: one.field, stored };
+    }
+    case 'tick-foreign-vm': {
+      const at = Math.floor(rand() * vms.length);
+      const foreign = { ...vms[at]!, hostId: `${host.hostId}-other` };
+      const stored = { vm: vms.filter((_, i) => i !== at).map(keyOf), host: [keyOf(host)] };
+      return { kind, sampleKind: 'tick', value: encodeHostTick({ host, vms: vms.map((v, i) => (i === at ? foreign : v)) }), deadValue: encodeVmSample(foreign), codes: ['SAMPLE_INVALID_FIELD'], field: 'hostId', stored };
+    }
+    default:
+      throw new Error(`fuzz kind ${kind} is not a tick kind`);
   }
 }
 
@@ -113,13 +165,16 @@ export function fuzzCases(count: number, ticks: readonly FleetTick[], opts: { se
   const rand = seededRandom(opts.seed);
   return Array.from({ length: count }, (_, i) => {
     const tick = pick(rand, ticks);
-    return fuzzCase(FUZZ_KINDS[i % FUZZ_KINDS.length]!, rand, pick(rand, tick.vms), pick(rand, tick.hosts), opts.now);
+    const host = pick(rand, tick.hosts);
+    const hostVms = tick.vms.filter((v) => v.hostId === host.hostId);
+    return fuzzCase(FUZZ_KINDS[i % FUZZ_KINDS.length]!, rand, pick(rand, tick.vms), host, opts.now, hostVms.length > 0 ? hostVms : [pick(rand, tick.vms)]);
   });
 }
 
 /** One message of mixed traffic: a bad one carries its case, keyed `fuzz-<n>` so its DLQ copy can be found. */
 export interface TrafficMessage {
-  sampleKind: 'vm' | 'host';
+  /** A single sample of this kind, or a host tick (which goes to the VM topic, as producers send it). */
+  sampleKind: 'vm' | 'host' | 'tick';
   key: string;
   value: Buffer;
   bad?: FuzzCase;
@@ -136,26 +191,33 @@ export interface FuzzTraffic {
 /**
  * Valid samples of the ticks, a share of them sent twice, all in shuffled order (so a series'
  * timestamps arrive repeated and out of order, which is valid), with `badCount` fuzz cases
- * mixed in at random places. Deterministic from the seed.
+ * mixed in at random places. Each host's samples of a tick go either as one host tick or as
+ * single-sample messages (half each: both forms are on the wire, from new and old producers).
+ * Deterministic from the seed.
  */
 export function fuzzTraffic(ticks: readonly FleetTick[], opts: { seed: number; now: number; badCount: number; repeatShare?: number }): FuzzTraffic {
   const rand = seededRandom(opts.seed ^ 0x5eed);
   const messages: TrafficMessage[] = [];
   const valid = { vm: [] as string[], host: [] as string[] };
-  const addValid = (m: TrafficMessage, key: string) => {
-    messages.push(m);
-    valid[m.sampleKind].push(key);
-  };
+  const repeat = () => rand() < (opts.repeatShare ?? 0.1);
   for (const tick of ticks) {
-    for (const v of tick.vms) {
-      const m: TrafficMessage = { sampleKind: 'vm', key: v.hostId, value: encodeVmSample(v) };
-      addValid(m, `${v.vmId}|${v.ts}`);
-      if (rand() < (opts.repeatShare ?? 0.1)) addValid({ ...m }, `${v.vmId}|${v.ts}`);
-    }
     for (const h of tick.hosts) {
+      const vms = tick.vms.filter((v) => v.hostId === h.hostId);
+      if (rand() < 0.5) {
+        const m: TrafficMessage = { sampleKind: 'tick', key: h.hostId, value: encodeHostTick({ host: h, vms }) };
+        for (let n = repeat() ? 2 : 1; n > 0; n--) {
+          messages.push({ ...m });
+          valid.host.push(keyOf(h));
+          valid.vm.push(...vms.map(keyOf));
+        }
+        continue;
+      }
+      for (const v of vms) {
+        const m: TrafficMessage = { sampleKind: 'vm', key: v.hostId, value: encodeVmSample(v) };
+        for (let n = repeat() ? 2 : 1; n > 0; n--) (messages.push({ ...m }), valid.vm.push(keyOf(v)));
+      }
       const m: TrafficMessage = { sampleKind: 'host', key: h.hostId, value: encodeHostSample(h) };
-      addValid(m, `${h.hostId}|${h.ts}`);
-      if (rand() < (opts.repeatShare ?? 0.1)) addValid({ ...m }, `${h.hostId}|${h.ts}`);
+      for (let n = repeat() ? 2 : 1; n > 0; n--) (messages.push({ ...m }), valid.host.push(keyOf(h)));
     }
   }
   const bad = new Map<string, FuzzCase>();
@@ -163,6 +225,10 @@ export function fuzzTraffic(ticks: readonly FleetTick[], opts: { seed: number; n
     const key = `fuzz-${i}`;
     bad.set(key, c);
     messages.push({ sampleKind: c.sampleKind, key, value: c.value, bad: c });
+    if (c.stored) {
+      valid.vm.push(...c.stored.vm);
+      valid.host.push(...c.stored.host);
+    }
   });
   // Fisher-Yates: good and bad interleaved, each series' samples out of time order.
   for (let i = messages.length - 1; i > 0; i--) {

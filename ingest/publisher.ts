@@ -1,5 +1,5 @@
 import type { BusProducer, OutgoingMessage, Topics } from '../core/index.ts';
-import { encodeHostSample, encodeVmSample, localRegistry, type SchemaRegistry } from '../schemas/index.ts';
+import { encodeHostTick, localRegistry, type HostTick, type SchemaRegistry } from '../schemas/index.ts';
 import type { FleetTick } from './fleet.ts';
 
 export interface PublishStats {
@@ -9,12 +9,16 @@ export interface PublishStats {
 }
 
 /**
- * Encodes samples and sends them to Kafka in large batches, keyed by host so one host's
- * samples stay in order on one partition. Call `flush()` before reading the stats as final.
+ * Encodes samples and sends them to Kafka in large batches. Each host's samples of one tick
+ * (its own and its VMs') go as one host-tick message (schemas/host-tick.avsc), keyed by host
+ * so one host's ticks stay in order on one partition: at fleet scale the per-message cost
+ * (Kafka framing, the consumer's per-message work) was most of the pipeline's, and a tick is
+ * one message instead of 1 + VMs. Ticks go to the VM sample topic; workers read the
+ * single-sample form too (older producers), so workers must be upgraded before producers.
+ * Call `flush()` before reading the stats as final.
  */
 export class SamplePublisher {
-  private hostQueue: OutgoingMessage[] = [];
-  private vmQueue: OutgoingMessage[] = [];
+  private queue: OutgoingMessage[] = [];
   private queuedBytes = 0;
   readonly stats: PublishStats = { hostSamples: 0, vmSamples: 0, malformed: 0 };
 
@@ -30,33 +34,38 @@ export class SamplePublisher {
   ) {}
 
   async addTick(tick: FleetTick): Promise<void> {
-    for (const h of tick.hosts) await this.enqueue('host', { key: h.hostId, value: encodeHostSample(h, this.registry) });
-    for (const v of tick.vms) await this.enqueue('vm', { key: v.hostId, value: encodeVmSample(v, this.registry) });
+    // Group by host in first-seen order (a fleet's VMs are listed host by host, so this is cheap).
+    const byHost = new Map<string, HostTick>();
+    for (const h of tick.hosts) byHost.set(h.hostId, { host: h, vms: [] });
+    for (const v of tick.vms) {
+      let t = byHost.get(v.hostId);
+      if (!t) byHost.set(v.hostId, (t = { host: null, vms: [] }));
+      t.vms.push(v);
+    }
+    for (const [hostId, t] of byHost) await this.enqueue({ key: hostId, value: encodeHostTick(t, this.registry) });
     this.stats.hostSamples += tick.hosts.length;
     this.stats.vmSamples += tick.vms.length;
   }
 
   /** Queues a message that is not a valid sample (for DLQ demos and tests). */
   async addMalformed(key: string, value: Buffer): Promise<void> {
-    await this.enqueue('vm', { key, value });
+    await this.enqueue({ key, value });
     this.stats.malformed += 1;
   }
 
-  private async enqueue(kind: 'host' | 'vm', message: OutgoingMessage): Promise<void> {
+  private async enqueue(message: OutgoingMessage): Promise<void> {
     // Kafka's per-record overhead is under 16 bytes; counting 16 keeps the estimate above the real size.
     const size = message.value.length + (message.key === null ? 0 : Buffer.byteLength(message.key)) + 16;
     if (this.queuedBytes + size > this.maxRequestBytes && this.queuedBytes > 0) await this.flush();
-    // Look the queue up after the flush: flushing replaces both arrays.
-    (kind === 'host' ? this.hostQueue : this.vmQueue).push(message);
+    // Look the queue up after the flush: flushing replaces it.
+    this.queue.push(message);
     this.queuedBytes += size;
   }
 
   async flush(): Promise<void> {
-    const host = this.hostQueue;
-    const vm = this.vmQueue;
-    this.hostQueue = [];
-    this.vmQueue = [];
+    const messages = this.queue;
+    this.queue = [];
     this.queuedBytes = 0;
-    await Promise.all([this.producer.send(this.topics.hostSamples, host), this.producer.send(this.topics.vmSamples, vm)]);
+    if (messages.length > 0) await this.producer.send(this.topics.vmSamples, messages);
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { BusProducer, OutgoingMessage, Topics } from '../core/index.ts';
-import { decodeSample } from '../schemas/index.ts';
+import { decodeSamples } from '../schemas/index.ts';
 import { resumeWindow, runFleet, SamplePublisher, SyntheticFleet, type StepsDone } from './index.ts';
 import type { FleetSource } from './fleet.ts';
 
@@ -16,7 +16,8 @@ class ClockedProducer implements BusProducer {
   }
   async close(): Promise<void> {}
   hostTs(): { at: number; ts: number }[] {
-    return this.sends.filter((s) => s.topic === TOPICS.hostSamples).map((s) => ({ at: s.at, ts: decodeSample(s.messages[0]!.value).sample.ts }));
+    // Every send is one step's host ticks (paced runs flush per step).
+    return this.sends.map((s) => ({ at: s.at, ts: decodeSamples(s.messages[0]!.value)[0]!.sample.ts }));
   }
 }
 
@@ -77,7 +78,8 @@ describe('runFleet checkpoints and resume', () => {
       startTs: start, steps: 30, paceMs: 0, malformedEvery: 0, checkpointEveryMs: 0,
       onStepsDone: (d) => {
         done.push(d);
-        sentAtReport.push(producer.sends.filter((s) => s.topic === TOPICS.hostSamples).reduce((a, s) => a + s.messages.length, 0));
+        // One host tick message per host and step.
+        sentAtReport.push(producer.sends.filter((s) => s.topic === TOPICS.vmSamples).reduce((a, s) => a + s.messages.length, 0));
       },
     });
     assert.deepEqual(done.at(-1), { step: 29, ts: start + 29 * FLEET.stepMs });

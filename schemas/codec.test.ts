@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import {
-  decodeSample, encodeHostSample, encodeSample, encodeVmSample, avroSchema, SampleError, LOCAL_SCHEMA_IDS,
+  decodeSample, decodeSamples, decodeMessage, encodeHostSample, encodeHostTick, encodeSample, encodeVmSample, avroSchema, SampleError, LOCAL_SCHEMA_IDS,
   type HostSample, type SampleErrorCode, type SchemaRegistry, type VmSample,
 } from './index.ts';
 
@@ -54,12 +54,13 @@ describe('encode/decode', () => {
     assert.deepEqual(encodeSample({ kind: 'vm', sample: vm }), encodeVmSample(vm));
   });
 
-  test('the header is magic byte 0 then the 4-byte big-endian schema id (1 host, 2 vm)', () => {
+  test('the header is magic byte 0 then the 4-byte big-endian schema id (1 host, 2 vm, 3 host tick)', () => {
     const h = encodeHostSample(host);
     const v = encodeVmSample(vm);
     assert.deepEqual([...h.subarray(0, 5)], [0, 0, 0, 0, 1]);
     assert.deepEqual([...v.subarray(0, 5)], [0, 0, 0, 0, 2]);
-    assert.deepEqual(LOCAL_SCHEMA_IDS, { host: 1, vm: 2 });
+    assert.deepEqual([...encodeHostTick({ host, vms: [vm] }).subarray(0, 5)], [0, 0, 0, 0, 3]);
+    assert.deepEqual(LOCAL_SCHEMA_IDS, { host: 1, vm: 2, tick: 3 });
   });
 
   test('the body after the header is plain Avro binary of the .avsc schema (registry-compatible framing)', () => {
@@ -70,10 +71,10 @@ describe('encode/decode', () => {
   });
 
   test('a custom SchemaRegistry puts its own ids on the wire and decodes them', () => {
-    const ids = { host: 1001, vm: 0x01020304 };
+    const ids = { host: 1001, vm: 0x01020304, tick: 1003 };
     const registry: SchemaRegistry = {
       idFor: (kind) => ids[kind],
-      kindFor: (id) => (id === ids.host ? 'host' : id === ids.vm ? 'vm' : undefined),
+      kindFor: (id) => (id === ids.host ? 'host' : id === ids.vm ? 'vm' : id === ids.tick ? 'tick' : undefined),
     };
     const h = encodeHostSample(host, registry);
     const v = encodeVmSample(vm, registry);
@@ -86,6 +87,57 @@ describe('encode/decode', () => {
     // The ids belong to their registry: the local one does not know them, and vice versa.
     assert.equal(codeOf(() => decodeSample(h)), 'SAMPLE_UNKNOWN_SCHEMA');
     assert.equal(codeOf(() => decodeSample(encodeHostSample(host), registry)), 'SAMPLE_UNKNOWN_SCHEMA');
+    const t = encodeHostTick({ host, vms: [vm] }, registry);
+    assert.equal(t.readUInt32BE(1), 1003);
+    assert.equal(decodeSamples(t, registry).length, 2);
+    assert.equal(codeOf(() => decodeSamples(t)), 'SAMPLE_UNKNOWN_SCHEMA');
+  });
+});
+
+describe('host ticks (one message per host and instant)', () => {
+  const vm2: VmSample = { ...vm, vmId: 'db-1', cpuUsedCores: 3.5 };
+
+  test('a tick survives the round trip: host first, then its VMs in order, every field equal', () => {
+    const samples = decodeSamples(encodeHostTick({ host, vms: [vm, vm2] }));
+    assert.deepEqual(samples.map((s) => [s.kind, { ...s.sample }]), [['host', host], ['vm', vm], ['vm', vm2]]);
+  });
+
+  test('a tick without a host sample, or without VMs, is a valid tick', () => {
+    assert.deepEqual(decodeSamples(encodeHostTick({ host: null, vms: [vm] })).map((s) => s.kind), ['vm']);
+    assert.deepEqual(decodeSamples(encodeHostTick({ host, vms: [] })).map((s) => s.kind), ['host']);
+    const m = decodeMessage(encodeHostTick({ host: null, vms: [] }));
+    assert.equal(m.kind, 'tick');
+    assert.deepEqual(m.kind === 'tick' && { host: m.tick.host, vms: [...m.tick.vms] }, { host: null, vms: [] });
+  });
+
+  test('decodeSamples of a single-sample message is that sample; decodeSample refuses a tick', () => {
+    assert.deepEqual(decodeSamples(encodeVmSample(vm)).map((s) => ({ ...s.sample })), [vm]);
+    assert.equal(codeOf(() => decodeSample(encodeHostTick({ host, vms: [vm] }))), 'SAMPLE_UNKNOWN_SCHEMA');
+  });
+
+  test('a tick is far smaller than its samples sent one by one (shared framing and key)', () => {
+    const vms = Array.from({ length: 8 }, (_, i) => ({ ...vm, vmId: `vm-${i}` }));
+    const tick = encodeHostTick({ host, vms }).length;
+    const singles = encodeHostSample(host).length + vms.reduce((a, v) => a + encodeVmSample(v).length, 0);
+    assert.ok(tick < singles, `${tick} >= ${singles}`);
+  });
+
+  test('the tick body is plain Avro binary of host-tick.avsc with the two sample records inlined (registry-compatible)', () => {
+    // What a registry would hold: the served schema is self-contained.
+    const type = avro.Type.forSchema(avroSchema('tick') as avro.Schema);
+    const back = type.fromBuffer(encodeHostTick({ host, vms: [vm] }).subarray(5)) as { host: HostSample; vms: VmSample[] };
+    assert.deepEqual({ ...back.host }, host);
+    assert.deepEqual({ ...back.vms[0] }, vm);
+  });
+
+  test('a truncated tick, trailing bytes, or a VM record cut short are SAMPLE_UNDECODABLE', () => {
+    const good = encodeHostTick({ host, vms: [vm, vm2] });
+    for (const cut of [6, 20, good.length - 30, good.length - 1]) assert.equal(codeOf(() => decodeSamples(good.subarray(0, cut))), 'SAMPLE_UNDECODABLE', `cut at ${cut}`);
+    assert.equal(codeOf(() => decodeSamples(Buffer.concat([good, Buffer.from([1])]))), 'SAMPLE_UNDECODABLE');
+    // A single VM sample's body under the tick's id: the bytes do not parse as a tick.
+    const relabelled = Buffer.from(encodeVmSample(vm));
+    relabelled.writeUInt32BE(LOCAL_SCHEMA_IDS.tick, 1);
+    assert.equal(codeOf(() => decodeSamples(relabelled)), 'SAMPLE_UNDECODABLE');
   });
 });
 
@@ -113,7 +165,7 @@ describe('decode failures carry the right SampleError code', () => {
   });
 
   test('an unregistered schema id is SAMPLE_UNKNOWN_SCHEMA', () => {
-    for (const id of [0, 3, 999, 0xffffffff]) assert.equal(codeOf(() => decodeSample(withId(id))), 'SAMPLE_UNKNOWN_SCHEMA', `id ${id}`);
+    for (const id of [0, 4, 999, 0xffffffff]) assert.equal(codeOf(() => decodeSample(withId(id))), 'SAMPLE_UNKNOWN_SCHEMA', `id ${id}`);
   });
 
   test('a truncated body is SAMPLE_UNDECODABLE', () => {

@@ -30,3 +30,9 @@ export interface VmSample {
 }
 
 export type Sample = { kind: 'host'; sample: HostSample } | { kind: 'vm'; sample: VmSample };
+
+/** Mirrors schemas/host-tick.avsc: one host's samples of one instant, sent as one message. */
+export interface HostTick {
+  host: HostSample | null;
+  vms: VmSample[];
+}

@@ -38,7 +38,7 @@ function finiteNonNegative(field: string, v: number): void {
 
 function identifier(field: string, v: string): void {
   if (v.length === 0 || v.length > 128) fail(field, 'must be 1-128 characters');
-  if (/[\u0000-\u001f,\\"]/.test(v)) fail(field, 'must not contain control characters, commas, quotes or backslashes');
+  if (ID_FORBIDDEN.test(v)) fail(field, 'must not contain control characters, commas, quotes or backslashes');
 }
 
 function atMost(field: string, v: number, max: number, unit: string): void {
@@ -49,6 +49,10 @@ function percent(field: string, v: number): void {
   finiteNonNegative(field, v);
   if (v > 100) fail(field, `must be <= 100, got ${v}`);
 }
+
+// Hoisted: validation runs once per sample on the worker's hot path.
+const RATE_FIELDS = ['diskReadBps', 'diskWriteBps', 'netRxBps', 'netTxBps'] as const;
+const ID_FORBIDDEN = /[\u0000-\u001f,\\"]/;
 
 function common(s: HostSample | VmSample, now: number, limits: ValidationLimits, capacity: number, capacityField: string): void {
   if (!Number.isSafeInteger(s.ts) || s.ts <= 0) fail('ts', `must be a positive ms timestamp, got ${s.ts}`);
@@ -65,7 +69,7 @@ function common(s: HostSample | VmSample, now: number, limits: ValidationLimits,
   atMost('memTotalBytes', s.memTotalBytes, limits.maxMemBytes, 'bytes');
   finiteNonNegative('memUsedBytes', s.memUsedBytes);
   if (s.memUsedBytes > s.memTotalBytes * limits.capacitySlack) fail('memUsedBytes', `(${s.memUsedBytes}) exceeds memTotalBytes (${s.memTotalBytes})`);
-  for (const f of ['diskReadBps', 'diskWriteBps', 'netRxBps', 'netTxBps'] as const) {
+  for (const f of RATE_FIELDS) {
     finiteNonNegative(f, s[f]);
     atMost(f, s[f], limits.maxRateBps, 'bytes/s');
   }

@@ -99,6 +99,38 @@ describe('AnomalyStage', () => {
     assert.equal(created.length, before + 2);
   });
 
+  it('under a random update order, evicts exactly what a reference LRU evicts', () => {
+    // Each VM's detectors are tagged with the VM's id, so which VMs are held can be read back.
+    const live = new Set<string>();
+    const stage = new AnomalyStage((metric) => ({ update: (_ts, v) => ({ score: 0, expected: v, explanation: '', alarm: false }), stateBytes: metric === 'cpu' ? 1 : 0 }), { maxSeries: 2 * 7 });
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const reference: string[] = []; // least recently updated first
+    for (let step = 0; step < 2000; step++) {
+      const batch = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => `vm-${Math.floor(rand() * 20)}`);
+      stage.observe(batch.map((vm) => sample(1000 + step, 1, vm)));
+      for (const vm of batch) {
+        const at = reference.indexOf(vm);
+        if (at >= 0) reference.splice(at, 1);
+        reference.push(vm);
+      }
+      while (reference.length > 7) reference.shift();
+      live.clear();
+      for (const vm of reference) live.add(vm);
+      assert.equal(stage.seriesCount, 2 * reference.length, `step ${step}`);
+      assert.equal(stage.stateBytes, reference.length, `step ${step}`);
+      // Forgetting a held VM drops 2 series, one not held 0: the held set is the reference's.
+      if (step % 97 === 0) {
+        for (let v = 0; v < 20; v++) {
+          const id = `vm-${v}`;
+          if (!live.has(id)) assert.equal(stage.forgetVm(id), 0, `step ${step}: ${id} should not be held`);
+        }
+        const gone = reference.splice(Math.floor(rand() * reference.length), 1)[0]!;
+        assert.equal(stage.forgetVm(gone), 2, `step ${step}: ${gone} should be held`);
+      }
+    }
+  });
+
   it('forgets a VM on request, and documents its defaults', () => {
     const stage = new AnomalyStage(() => createSeriesDetector({ probationSamples: 10 }));
     stage.observe([sample(1000, 1, 'vm-1'), sample(1000, 1, 'vm-2')]);

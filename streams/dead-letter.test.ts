@@ -35,6 +35,7 @@ test('adds the code, reason, field and source topic/partition/offset headers', (
   assert.deepEqual(DLQ_HEADERS, {
     code: 'novacron-error-code', reason: 'novacron-error-reason', field: 'novacron-error-field',
     topic: 'novacron-source-topic', partition: 'novacron-source-partition', offset: 'novacron-source-offset',
+    tickItem: 'novacron-source-tick-item',
   });
 });
 

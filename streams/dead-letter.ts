@@ -8,6 +8,8 @@ export const DLQ_HEADERS = {
   topic: 'novacron-source-topic',
   partition: 'novacron-source-partition',
   offset: 'novacron-source-offset',
+  /** Set when the message is one sample of a host tick: where it was in the tick (`host`, `vms[3]`). */
+  tickItem: 'novacron-source-tick-item',
 } as const;
 
 export interface Rejection {

@@ -10,7 +10,7 @@ import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
 import { createBus, loadConfig, type Config, PROJECT_ROOT, questdbTable, topicsFor, topicSpecs, type Logger, type QuestDbClient } from '../../core/index.ts';
 import { dropSampleTables, ensureSampleTables, SAMPLE_TABLES } from '../../streams/index.ts';
 import { BUCKET_MS, LandingTracker } from './latency.ts';
-import { RssSampler, stopChild, waitForLine, type Children } from './procs.ts';
+import { cpuSeconds, RssSampler, stopChild, waitForLine, type Children } from './procs.ts';
 
 export type Adapter = 'kafkajs' | 'rdkafka';
 
@@ -44,6 +44,11 @@ export interface SettingResult {
   /** Samples made but not yet queryable when producing stopped. */
   backlogAtEnd: number;
   workerRssMb: number;
+  /**
+   * CPU time of all workers (user + system, from ready until the drain ended) ÷ rows landed by
+   * then, µs. Fairer than samples/s on a shared box: other processes' load barely moves it.
+   */
+  workerCpuUsPerSample: number;
   /** The steady window (wall clock, ms), and when worker 1 was started (to place its profile). */
   steady: { fromMs: number; toMs: number };
   firstWorkerStartMs: number;
@@ -124,6 +129,8 @@ export async function runSetting(spec: SettingSpec, questdb: QuestDbClient, chil
       workers.push(w);
     }
     await Promise.all(workers.map((w, i) => waitForLine(w, /^worker: consuming/, 90_000, `worker ${i + 1}`)));
+    // Start-up (tsx compiling, group join) is left out: it is paid once, not per sample.
+    const cpuAtReady = workers.map((w) => cpuSeconds(w.pid) ?? 0);
     // Keep reading their output (a full pipe would stall them); remember the tail for errors.
     const tails = workers.map(() => '');
     workers.forEach((w, i) => {
@@ -216,6 +223,7 @@ export async function runSetting(spec: SettingSpec, questdb: QuestDbClient, chil
       await new Promise((r) => setTimeout(r, Math.max(0, POLL_MS - (Date.now() - started))));
     }
     const endedAt = Date.now();
+    const workerCpuS = workers.reduce((sum, w, i) => sum + ((cpuSeconds(w.pid) ?? cpuAtReady[i]!) - cpuAtReady[i]!), 0);
     rss.stop();
     const workerRssMb = rss.peak();
     await Promise.all(workers.map((w) => stopChild(w)));
@@ -231,6 +239,7 @@ export async function runSetting(spec: SettingSpec, questdb: QuestDbClient, chil
       landedShare: lat.produced > 0 ? lat.landed / lat.produced : 0,
       backlogAtEnd: Math.max(0, at(produced, prodEnd) - at(landed, prodEnd)),
       workerRssMb,
+      workerCpuUsPerSample: landedNow > 0 ? (workerCpuS * 1e6) / landedNow : NaN,
       steady: { fromMs: warmEnd, toMs: prodEnd },
       firstWorkerStartMs,
     };

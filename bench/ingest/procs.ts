@@ -85,6 +85,25 @@ export function peakRssMb(pid: number | undefined): number | undefined {
   }
 }
 
+/**
+ * CPU seconds (user + system) a live process has used so far, from /proc/<pid>/stat; undefined
+ * when it is gone. Read from outside so the worker needs no bench hook (it is the real CLI).
+ */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces, hence the last ')'): utime is the 14th field, stime the 15th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: /proc reports CPU time in these ticks; 100 on every Linux build we run on. */
+const CLOCK_TICKS = 100;
+
 /** Samples the peak RSS of some pids every second; `peak()` is the largest seen per pid. */
 export class RssSampler {
   private readonly peaks = new Map<number, number>();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hasCode, NovaError, type BusProducer, type OutgoingMessage, type Topics } from '../../core/index.ts';
-import { decodeSample, validateSample, type HostSample, type VmSample } from '../../schemas/index.ts';
+import { decodeSamples, validateSample, type HostSample, type VmSample } from '../../schemas/index.ts';
 import { SamplePublisher } from '../publisher.ts';
 import { parseDomStats, type DomainObservation, type DomainReader, type DomainsObservation } from './domstats.ts';
 import { HostAgent } from './host-agent.ts';
@@ -22,11 +22,15 @@ class MemoryProducer implements BusProducer {
     for (const message of messages) this.sent.push({ topic, message });
   }
   async close(): Promise<void> {}
+  // The agent sends one host tick per interval (its sample and its domains') on the VM topic.
+  private samples() {
+    return this.sent.filter((s) => s.topic === TOPICS.vmSamples).flatMap((s) => decodeSamples(s.message.value));
+  }
   hosts(): HostSample[] {
-    return this.sent.filter((s) => s.topic === TOPICS.hostSamples).map((s) => decodeSample(s.message.value).sample as HostSample);
+    return this.samples().flatMap((d) => (d.kind === 'host' ? [d.sample] : []));
   }
   vms(): VmSample[] {
-    return this.sent.filter((s) => s.topic === TOPICS.vmSamples).map((s) => decodeSample(s.message.value).sample as VmSample);
+    return this.samples().flatMap((d) => (d.kind === 'vm' ? [d.sample] : []));
   }
 }
 

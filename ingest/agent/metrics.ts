@@ -1,9 +1,8 @@
 // The agent's own /metrics: what it produced, what it could not read, how long reads take, and the
 // host's load averages (the sample schemas have no load field). Its own Registry, so two agents in
 // one process (tests) or a library user's registry never collide.
-import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { NovaError } from '../../core/index.ts';
+import { startMetricsServer, type MetricsServer } from '../../core/index.ts';
 
 export type ReadSource = 'procfs' | 'libvirt';
 
@@ -42,38 +41,13 @@ export class AgentMetrics {
   }
 }
 
-/** A running /metrics endpoint. */
-export interface MetricsServer {
-  port: number;
-  close(): Promise<void>;
-}
+/** A running /metrics endpoint (core's, shared by every long-running process). */
+export type { MetricsServer } from '../../core/index.ts';
 
 /**
- * Serves the registry on GET /metrics (everything else 404). `port` 0 takes a free port (tests);
+ * Serves the registry on GET /metrics (and /healthz). `port` 0 takes a free port (tests);
  * callers treat a configured 0 as "off" and do not call this.
  */
-export async function serveMetrics(metrics: AgentMetrics, port: number, host = '0.0.0.0'): Promise<MetricsServer> {
-  const server: Server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
-      return;
-    }
-    metrics.text().then(
-      (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
-      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(err)}\n`),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new NovaError('AGENT_METRICS_PORT', `cannot serve /metrics on ${host}:${port} (${err.code ?? err.message}); choose another NOVACRON_AGENT_METRICS_PORT, or 0 to turn it off`, { cause: err })));
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address();
-  return {
-    port: typeof address === 'object' && address ? address.port : port,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+export function serveMetrics(metrics: AgentMetrics, port: number, host = '0.0.0.0'): Promise<MetricsServer> {
+  return startMetricsServer(metrics.registry, { host, port, portSetting: 'NOVACRON_AGENT_METRICS_PORT', errorCode: 'AGENT_METRICS_PORT' });
 }

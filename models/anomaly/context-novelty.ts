@@ -1,5 +1,5 @@
 import { NovaError } from '../../core/index.ts';
-import { Slab, type SlabSize } from './state-slab.ts';
+import { pooledFloat32, Slab, type SlabSize } from './state-slab.ts';
 
 /** Settings of the sequence memory. */
 export interface ContextNoveltyOptions {
@@ -89,7 +89,7 @@ export class ContextNovelty {
   /** Feeds one value; returns its novelty in [0, 1] (0 while calibrating). */
   update(x: number): number {
     if (!this.calibrated) {
-      const values = (this.calibration ??= new Float32Array(this.calibrationSamples));
+      const values = (this.calibration ??= pooledFloat32(this.calibrationSamples));
       const i = this.f64[this.at + CALIBRATED]!;
       values[i] = x;
       this.f64[this.at + CALIBRATED] = i + 1;

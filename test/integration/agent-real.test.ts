@@ -13,9 +13,9 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { PROJECT_ROOT, topicSpecs, type Config, type MessageBus } from '../../core/index.ts';
 import { AgentMetrics, HostAgent, SamplePublisher, VirshDomainReader, type StepReport } from '../../ingest/index.ts';
-import { decodeSample, validateSample, type HostSample, type VmSample } from '../../schemas/index.ts';
+import { decodeSamples, validateSample, type HostSample, type VmSample } from '../../schemas/index.ts';
 import { acquireRealHosts, type RealHosts } from '../../stack/index.ts';
-import { busFor, isolatedConfig, readTopic, topicsFor } from './harness.ts';
+import { busFor, isolatedConfig, readTopicUntil, topicsFor } from './harness.ts';
 
 const MiB = 2 ** 20;
 const acquired = await acquireRealHosts();
@@ -39,14 +39,23 @@ async function isolated(): Promise<{ config: Config; bus: MessageBus }> {
 }
 
 async function samples(bus: MessageBus, config: Config, hostCount: number, vmCount: number): Promise<{ keys: (string | null)[]; hosts: HostSample[]; vms: VmSample[] }> {
-  const t = topicsFor(config);
-  const [h, v] = await Promise.all([readTopic(bus, t.hostSamples, hostCount, 20_000), readTopic(bus, t.vmSamples, vmCount, 20_000)]);
+  // The agent sends one host tick per interval (its sample and its domains') on the VM topic.
+  const count = (got: readonly { value: Buffer | null }[]) => {
+    const all = got.flatMap((m) => decodeSamples(m.value));
+    return { hosts: all.flatMap((s) => (s.kind === 'host' ? [s.sample] : [])), vms: all.flatMap((s) => (s.kind === 'vm' ? [s.sample] : [])) };
+  };
+  const messages = await readTopicUntil(bus, topicsFor(config).vmSamples, (got) => {
+    const c = count(got);
+    return c.hosts.length >= hostCount && c.vms.length >= vmCount;
+  }, 20_000);
+  const { hosts, vms } = count(messages);
   return {
-    keys: [...h, ...v].map((m) => m.key),
-    hosts: h.map((m) => decodeSample(m.value)).map((s) => (assert.equal(s.kind, 'host'), s.sample as HostSample)).sort((a, b) => a.ts - b.ts),
-    vms: v.map((m) => decodeSample(m.value)).map((s) => (assert.equal(s.kind, 'vm'), s.sample as VmSample)).sort((a, b) => a.ts - b.ts),
+    keys: messages.map((m) => m.key),
+    hosts: hosts.sort((a, b) => a.ts - b.ts),
+    vms: vms.sort((a, b) => a.ts - b.ts),
   };
 }
+
 
 /** What a host sample from this machine must look like. */
 function assertPlausibleHost(s: HostSample, hostId: string): void {

@@ -1,7 +1,8 @@
 // More than 10,000 bad messages (ingest/fuzz.ts: empty, random bytes, JSON, random bodies,
 // truncated, unknown schema ids, one record's header on another's body, NaN / negative / huge
-// values, timestamps years away) shuffled into valid traffic that itself repeats samples and
-// sends them out of time order. A `novacron worker` process consumes it all: every bad message
+// values, timestamps years away; host ticks cut short, mislabelled, empty, or holding one bad
+// sample or a VM of another host) shuffled into valid traffic (single samples and host ticks)
+// that itself repeats samples and sends them out of time order. A `novacron worker` process consumes it all: every bad message
 // is on the DLQ with a reason, every valid sample is in QuestDB exactly once (count + key
 // checksum), and the worker is still running.
 import assert from 'node:assert/strict';
@@ -46,7 +47,8 @@ describe('DLQ under fuzzed input', () => {
 
     producer = await bus.producer();
     const byTopic = { vm: [] as OutgoingMessage[], host: [] as OutgoingMessage[] };
-    for (const m of traffic.messages) byTopic[m.sampleKind].push({ key: m.key, value: m.value });
+    // Host ticks go to the VM topic, as SamplePublisher sends them.
+    for (const m of traffic.messages) byTopic[m.sampleKind === 'host' ? 'host' : 'vm'].push({ key: m.key, value: m.value });
     // In chunks, in the shuffled order: bad and good messages share batches.
     for (const kind of ['vm', 'host'] as const) {
       const list = byTopic[kind];
@@ -71,8 +73,10 @@ describe('DLQ under fuzzed input', () => {
       assert.ok(c.codes.includes(code as never), `${d.key} (${c.kind}): code ${code}, expected one of ${c.codes.join(', ')}`);
       assert.ok((d.headers[DLQ_HEADERS.reason] ?? '').length > 5, `${d.key} has a reason`);
       if (c.field) assert.equal(d.headers[DLQ_HEADERS.field], c.field, `${d.key} (${c.kind}) names its field`);
-      assert.equal(d.headers[DLQ_HEADERS.topic], c.sampleKind === 'vm' ? topics.vmSamples : topics.hostSamples);
-      assert.deepEqual(d.value ?? Buffer.alloc(0), c.value, `${d.key}: the original bytes are kept`);
+      assert.equal(d.headers[DLQ_HEADERS.topic], c.sampleKind === 'host' ? topics.hostSamples : topics.vmSamples);
+      // A tick's one bad sample is dead-lettered alone (single-sample form), saying where it was in the tick.
+      assert.deepEqual(d.value ?? Buffer.alloc(0), c.deadValue ?? c.value, `${d.key}: the original bytes (or the tick's bad sample alone) are kept`);
+      assert.equal(d.headers[DLQ_HEADERS.tickItem] !== undefined, c.deadValue !== undefined, `${d.key}: tick item header`);
     }
     assert.equal(seen.size, traffic.bad.size);
 
