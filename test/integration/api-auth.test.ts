@@ -93,6 +93,7 @@ describe('API keys, roles and plan routes (real PostgreSQL)', () => {
       'POST /v1/plans/{id}/approve': 'operator', 'POST /v1/plans/{id}/reject': 'operator', 'POST /v1/plans/{id}/execute': 'operator',
       'GET /v1/keys': 'admin', 'POST /v1/keys': 'admin', 'POST /v1/keys/{id}/revoke': 'admin', 'GET /v1/auth/refusals': 'admin',
       'GET /v1/vms': 'viewer', 'GET /v1/vms/{vmId}/forecast': 'viewer', 'GET /v1/anomalies': 'viewer', 'GET /v1/savings': 'viewer',
+      'GET /v1/whoami': 'viewer',
     });
     const reject = spec.paths['/v1/plans/{id}/reject'].post;
     assert.deepEqual(reject.requestBody.content['application/json'].schema.required, ['reason']);
