@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync } from 'node:zlib';
+import { ReadCache } from './read-cache.ts';
+import { buildApi } from './server.ts';
+import { memoryKeyStore, stubDeps } from './testing.ts';
+import type { ActionPlan } from '../scheduler/index.ts';
+
+/** A load whose calls are counted and whose answers the test releases by hand. */
+function gate<T>() {
+  const calls: { resolve: (v: T) => void; reject: (e: unknown) => void }[] = [];
+  const load = () => new Promise<T>((resolve, reject) => { calls.push({ resolve, reject }); });
+  return { calls, load };
+}
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('a cached value is served until the TTL, measured from when its load started; concurrent misses share one load', async () => {
+  let now = 1_000;
+  const cache = new ReadCache<string>(1_000, () => now);
+  const g = gate<string>();
+  const a = cache.get('k', g.load);
+  const b = cache.get('k', g.load);
+  assert.equal(g.calls.length, 1, 'one load for two concurrent misses');
+  now = 1_200; // the load took 200 ms: the value is 200 ms old when it lands
+  g.calls[0]!.resolve('v1');
+  assert.deepEqual([await a, await b], ['v1', 'v1']);
+  assert.equal(cache.age('k'), 200);
+  now = 1_400;
+  assert.equal(await cache.get('k', g.load), 'v1');
+  assert.equal(g.calls.length, 1, 'fresh: no load');
+  now = 2_000; // exactly the TTL after the load started: too old to serve
+  const c = cache.get('k', g.load);
+  assert.equal(g.calls.length, 2, 'expired: loads again, and the caller waits for it');
+  g.calls[1]!.resolve('v2');
+  assert.equal(await c, 'v2');
+});
+
+test('past half the TTL a read is answered from memory and starts one refresh in the background', async () => {
+  let now = 0;
+  const cache = new ReadCache<string>(1_000, () => now);
+  const g = gate<string>();
+  const first = cache.get('k', g.load);
+  g.calls[0]!.resolve('old');
+  await first;
+  now = 600;
+  assert.equal(await cache.get('k', g.load), 'old', 'answered at once');
+  assert.equal(await cache.get('k', g.load), 'old');
+  assert.equal(g.calls.length, 2, 'one refresh however many reads');
+  now = 700;
+  g.calls[1]!.resolve('new');
+  await tick();
+  assert.equal(await cache.get('k', g.load), 'new');
+  assert.equal(cache.age('k'), 100, 'the refreshed value is as old as its load (started at 600)');
+});
+
+test('invalidate() forgets values, and a load that started before it is not kept', async () => {
+  const cache = new ReadCache<string>(60_000);
+  const g = gate<string>();
+  const before = cache.get('k', g.load);
+  cache.invalidate();
+  g.calls[0]!.resolve('from before');
+  assert.equal(await before, 'from before', 'its caller still gets an answer');
+  const after = cache.get('k', g.load);
+  assert.equal(g.calls.length, 2, 'but it was not cached');
+  g.calls[1]!.resolve('fresh');
+  assert.equal(await after, 'fresh');
+  cache.invalidate();
+  assert.equal(cache.age('k'), undefined);
+});
+
+test('a failed load is not cached, and reaches every caller waiting on it', async () => {
+  const cache = new ReadCache<string>(60_000);
+  const g = gate<string>();
+  const a = cache.get('k', g.load);
+  const b = cache.get('k', g.load);
+  g.calls[0]!.reject(new Error('store down'));
+  await assert.rejects(a, /store down/);
+  await assert.rejects(b, /store down/);
+  const c = cache.get('k', g.load);
+  assert.equal(g.calls.length, 2);
+  g.calls[1]!.resolve('ok');
+  assert.equal(await c, 'ok');
+});
+
+test('ttl 0 caches nothing; the number of keys is bounded', async () => {
+  let loads = 0;
+  const off = new ReadCache<number>(0);
+  await off.get('k', async () => ++loads);
+  await off.get('k', async () => ++loads);
+  assert.equal(loads, 2);
+  const small = new ReadCache<number>(60_000, Date.now, 3);
+  for (const k of ['a', 'b', 'c', 'd']) await small.get(k, async () => 1);
+  assert.equal(small.size, 3);
+  assert.equal(small.age('a'), undefined, 'the oldest key went first');
+});
+
+const plan = (id: number): ActionPlan & { id: number } => ({
+  id, createdAt: 1_700_000_000_000 + id, policy: { cpuTargetUtilization: 0.8, memTargetUtilization: 0.9 }, hostsBefore: 2, hostsAfter: 1, hostsSaved: 1,
+  loadAfter: [], unplaced: [], actions: [{ kind: 'power-off', hostId: `h-${id}`, reason: 'empty' }],
+});
+
+test('the API serves shared reads from memory within the TTL, and a write through it is visible at once', async () => {
+  const keys = memoryKeyStore();
+  let latest = plan(1);
+  let reads = 0;
+  let state: 'proposed' | 'approved' = 'proposed';
+  const api = await buildApi(stubDeps({
+    keys: keys.store,
+    readCacheMs: 400,
+    latestPlan: async () => (reads++, latest),
+    plans: {
+      list: async () => [{ planId: latest.id, state, reason: 'r', createdAt: new Date(0), updatedAt: new Date(0), actions: { proposed: 1 } as never }],
+      load: async (id) => (id === latest.id ? latest : null),
+      execution: async () => null,
+      events: async () => [],
+      transition: async () => { const from = state; state = 'approved'; return from; },
+    },
+  }));
+  const viewer = (await keys.store.create('v', 'viewer')).token;
+  const operator = (await keys.store.create('o', 'operator')).token;
+  const get = (url: string, key = viewer) => api.inject({ url, headers: { authorization: `Bearer ${key}` } });
+  try {
+    const first = await get('/v1/recommendations');
+    assert.equal(first.statusCode, 200);
+    assert.equal(first.json().id, 1);
+    latest = plan(2); // a new plan stored elsewhere (the planner)
+    const cached = await get('/v1/recommendations');
+    assert.equal(cached.json().id, 1, 'within the TTL the answer may be the one from before');
+    assert.equal(cached.body, first.body);
+    assert.equal(cached.headers['cache-control'], 'no-store', 'answers from memory carry the same headers');
+    assert.equal(reads, 1);
+    assert.equal((await api.inject({ url: '/v1/recommendations' })).statusCode, 401, 'every request is still authenticated');
+    await sleep(450);
+    assert.equal((await get('/v1/recommendations')).json().id, 2, 'after the TTL the change made elsewhere shows');
+
+    assert.equal((await get('/v1/plans')).json().plans[0].state, 'proposed');
+    const approved = await api.inject({ method: 'POST', url: '/v1/plans/2/approve', headers: { authorization: `Bearer ${operator}` }, payload: {} });
+    assert.equal(approved.statusCode, 200, approved.body);
+    assert.equal((await get('/v1/plans')).json().plans[0].state, 'approved', 'a plan approved through this API is visible at once');
+  } finally {
+    await api.close();
+  }
+});
+
+test('without readCacheMs every request reads through', async () => {
+  const keys = memoryKeyStore();
+  let reads = 0;
+  const api = await buildApi(stubDeps({ keys: keys.store, latestPlan: async () => (reads++, plan(1)) }));
+  const viewer = (await keys.store.create('v', 'viewer')).token;
+  try {
+    for (let i = 0; i < 3; i++) assert.equal((await api.inject({ url: '/v1/recommendations', headers: { authorization: `Bearer ${viewer}` } })).statusCode, 200);
+    assert.equal(reads, 3);
+  } finally {
+    await api.close();
+  }
+});
+
+test('a cached answer goes gzip-compressed to callers that accept it, as it is to the others', async () => {
+  const keys = memoryKeyStore();
+  const big = { ...plan(1), loadAfter: Array.from({ length: 200 }, (_, i) => ({ hostId: `host-${i}`, cpuCores: i, memBytes: i * 1e9, cpuCapacity: 64, memCapacity: 2.7e11, vmCount: 8 })) };
+  const api = await buildApi(stubDeps({ keys: keys.store, readCacheMs: 60_000, latestPlan: async () => big }));
+  const viewer = (await keys.store.create('v', 'viewer')).token;
+  const get = (enc?: string) => api.inject({ url: '/v1/recommendations', headers: { authorization: `Bearer ${viewer}`, ...(enc ? { 'accept-encoding': enc } : {}) } });
+  try {
+    const plain = await get();
+    assert.equal(plain.headers['content-encoding'], undefined);
+    const zipped = await get('gzip, deflate, br');
+    assert.equal(zipped.headers['content-encoding'], 'gzip');
+    assert.equal(zipped.headers.vary, 'accept-encoding');
+    assert.ok(zipped.rawPayload.length < plain.rawPayload.length / 3, `${zipped.rawPayload.length} vs ${plain.rawPayload.length} bytes`);
+    assert.equal(gunzipSync(zipped.rawPayload).toString(), plain.body);
+    assert.equal((await get('identity')).body, plain.body);
+  } finally {
+    await api.close();
+  }
+});

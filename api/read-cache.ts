@@ -1,0 +1,202 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+const gzipAsync = promisify(gzip);
+
+/** Default longest age of a cached read answer (NOVACRON_API_CACHE_MS). */
+export const DEFAULT_READ_CACHE_MS = 2_000;
+/** Default longest age of a cached forecast band (NOVACRON_API_FORECAST_CACHE_MS): the model works on 5-minute steps. */
+export const DEFAULT_FORECAST_CACHE_MS = 60_000;
+const MAX_ENTRIES = 20_000;
+
+interface Entry<T> {
+  value?: T;
+  /** When the load that produced `value` started: the age of what it says is measured from there. */
+  loadedAt: number;
+  pending?: Promise<T>;
+}
+
+/**
+ * Values every caller sees alike, kept for at most `ttlMs` (measured from when their load
+ * started, so nothing served is older than that). Concurrent misses of one key share one load;
+ * past half the TTL the next read starts a refresh in the background and is still answered from
+ * memory, so a busy key never makes its callers wait. invalidate() forgets everything at once,
+ * and a load that started before it is not kept. Failed loads are not cached. ttlMs 0 = no cache.
+ */
+export class ReadCache<T> {
+  private readonly entries = new Map<string, Entry<T>>();
+  private generation = 0;
+
+  constructor(
+    readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+    private readonly maxEntries = MAX_ENTRIES,
+  ) {}
+
+  get(key: string, load: () => Promise<T>): Promise<T> {
+    if (this.ttlMs <= 0) return load();
+    const now = this.now();
+    const e = this.entries.get(key);
+    if (e?.value !== undefined && now - e.loadedAt < this.ttlMs) {
+      if (!e.pending && now - e.loadedAt >= this.ttlMs / 2) void this.start(key, e, load);
+      return Promise.resolve(e.value);
+    }
+    if (e?.pending) return e.pending;
+    return this.start(key, e ?? this.add(key, now), load);
+  }
+
+  /** The age in ms of what get(key) would answer from memory now, or undefined. */
+  age(key: string): number | undefined {
+    const e = this.entries.get(key);
+    return e?.value === undefined ? undefined : this.now() - e.loadedAt;
+  }
+
+  /** Forgets every value: the next read of each key loads it again. */
+  invalidate(): void {
+    this.generation++;
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private add(key: string, now: number): Entry<T> {
+    // Bounded: the oldest inserted key goes first (ids a caller makes up cannot grow it without end).
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    const e: Entry<T> = { loadedAt: now };
+    this.entries.set(key, e);
+    return e;
+  }
+
+  private start(key: string, e: Entry<T>, load: () => Promise<T>): Promise<T> {
+    const gen = this.generation;
+    const startedAt = this.now();
+    const p = load().then(
+      (value) => {
+        if (gen === this.generation && this.entries.get(key) === e) Object.assign(e, { value, loadedAt: startedAt, pending: undefined });
+        return value;
+      },
+      (err: unknown) => {
+        if (e.pending === p) e.pending = undefined;
+        if (e.value === undefined && this.entries.get(key) === e) this.entries.delete(key);
+        throw err;
+      },
+    );
+    // Waiters get the rejection; a load nobody waits for must not be an unhandled one.
+    p.catch(() => undefined);
+    e.pending = p;
+    return p;
+  }
+}
+
+/** A serialized 200 answer, as sent, and its gzip form once a caller asked for it. */
+interface CachedAnswer {
+  body: string;
+  contentType: string;
+  gzip?: Promise<Buffer>;
+}
+
+/** Answers smaller than this are sent as they are: compressing them saves less than it costs. */
+const GZIP_MIN_BYTES = 1024;
+const acceptsGzip = (req: FastifyRequest) => /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+
+const LOADING = Symbol('novacron.readCache.loading');
+type Marked = FastifyRequest & { [LOADING]?: { resolve: (a: CachedAnswer) => void; reject: (e: unknown) => void } };
+
+export interface ReadCacheOptions {
+  /** Longest age of a cached answer, ms; 0 turns the cache off. */
+  ttlMs: number;
+  /** Longest age of a cached forecast band, ms. */
+  forecastTtlMs: number;
+}
+
+/**
+ * GET routes whose answer is the same for every caller allowed to call them (viewer reads of
+ * shared fleet state). Routes answering about the caller (whoami, keys) are never listed.
+ * /v1/hosts and /v1/vms are not here: their data is cached whole where it is read (cli/api-deps.ts)
+ * and paged in memory, one store read per TTL however many pages are asked.
+ */
+export const CACHED_READ_ROUTES: Readonly<Record<string, 'read' | 'forecast'>> = Object.freeze({
+  '/v1/recommendations': 'read',
+  '/v1/plans': 'read',
+  '/v1/plans/:id': 'read',
+  '/v1/anomalies': 'read',
+  '/v1/savings': 'read',
+  '/v1/vms/:vmId/forecast': 'forecast',
+});
+
+/**
+ * Serves the listed read routes' 200 answers from memory, serialized once: the handler (store
+ * reads and JSON serialization) runs once per key and TTL, not per request. The key is the
+ * request URL (path and query); authentication and validation still run for every request
+ * (the hooks sit after them). Any write through this API (a non-GET /v1 request that did not
+ * fail with 5xx) clears the cache, so what this process changes is visible at once; changes made
+ * elsewhere (the planner, the executor, the CLI, another API process) show within the TTL.
+ * Must be registered before the routes.
+ */
+export function registerReadCache(app: FastifyInstance, opts: ReadCacheOptions): void {
+  if (opts.ttlMs <= 0) return;
+  const caches = { read: new ReadCache<CachedAnswer>(opts.ttlMs), forecast: new ReadCache<CachedAnswer>(Math.max(opts.ttlMs, opts.forecastTtlMs)) };
+
+  app.addHook('onRoute', (route) => {
+    const kind = CACHED_READ_ROUTES[route.url];
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!kind || !methods.includes('GET')) return;
+    const cache = caches[kind];
+    const preHandler = async (req: FastifyRequest, reply: FastifyReply) => {
+      const r = req as Marked;
+      const answered = cache.get(req.url, () => new Promise<CachedAnswer>((resolve, reject) => {
+        // This request runs the handler; onSend hands its serialized answer to the cache.
+        r[LOADING] = { resolve, reject };
+      }));
+      // This request is the load (a miss, or a refresh past half the TTL): it runs the handler.
+      if (r[LOADING]) return undefined;
+      let answer: CachedAnswer;
+      try {
+        answer = await answered;
+      } catch {
+        return undefined; // the shared load failed: this request tries on its own
+      }
+      void reply.header('vary', 'accept-encoding');
+      if (answer.body.length >= GZIP_MIN_BYTES && acceptsGzip(req)) {
+        // Compressed once per cached answer (in libuv's thread pool), then sent as often as asked.
+        answer.gzip ??= gzipAsync(answer.body, { level: 6 });
+        const zipped = await answer.gzip.catch(() => undefined);
+        if (zipped) return reply.code(200).type(answer.contentType).header('content-encoding', 'gzip').send(zipped);
+      }
+      return reply.code(200).type(answer.contentType).send(answer.body);
+    };
+    route.preHandler = [...(route.preHandler ? (Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]) : []), preHandler];
+  });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    const loading = (req as Marked)[LOADING];
+    if (!loading) return payload;
+    (req as Marked)[LOADING] = undefined;
+    void reply.header('vary', 'accept-encoding');
+    if (reply.statusCode === 200 && typeof payload === 'string') loading.resolve({ body: payload, contentType: String(reply.getHeader('content-type') ?? 'application/json; charset=utf-8') });
+    else loading.reject(new Error(`not cached: status ${reply.statusCode}`));
+    return payload;
+  });
+  // A request that never reached onSend (client gone) must not leave its waiters hanging.
+  app.addHook('onResponse', async (req) => {
+    (req as Marked)[LOADING]?.reject(new Error('not cached: no answer'));
+  });
+  app.addHook('onRequestAbort', async (req) => {
+    (req as Marked)[LOADING]?.reject(new Error('not cached: request aborted'));
+  });
+
+  // Cleared in onSend, before the write's answer leaves: a caller that reads right after its
+  // write returns (approve, then list plans) must not be answered from before the write.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || reply.statusCode >= 500) return payload;
+    const path = req.url.split('?')[0] ?? '';
+    if (path.startsWith('/v1/')) {
+      caches.read.invalidate();
+      caches.forecast.invalidate();
+    }
+    return payload;
+  });
+}
