@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Config, Logger, PgPool, QuestDbClient } from '../core/index.ts';
 import { dryRunPlan, hypervisorFactory, recordDryRun, UriTemplateDirectory, writeTestNode, type DryRunReport, type HypervisorDirectory, type PlanState } from '../actuators/index.ts';
 import { registerPlan } from './execution.ts';
+import { recordPlanSeries } from './plan-series.ts';
 import { forecast, loadVmHistory } from '../models/index.ts';
 import { buildSnapshot, loadCatalogFile, planFleet, saveInventory, savePlan, DEFAULT_POLICY, type ConsolidationPlan, type ConsolidationPolicy, type FleetSnapshot } from '../scheduler/index.ts';
 
@@ -66,8 +67,11 @@ export async function runPlanningCycle(deps: {
 }): Promise<CycleResult> {
   const now = deps.now ?? Date.now();
   const snapshot = await liveSnapshot(deps.questdb, deps.config, now);
-  const plan = planFleet(snapshot, deps.policy ?? DEFAULT_POLICY);
+  const policy = deps.policy ?? DEFAULT_POLICY;
+  const plan = planFleet(snapshot, policy);
   const planId = await savePlan(deps.pool, plan);
+  // For the dashboards (grafana/): the forecast band and expected savings as QuestDB series.
+  await recordPlanSeries(deps, planId, plan, snapshot, policy);
   // Registered for execution: approved where the automation levels allow, else waiting for a person.
   const execution = await registerPlan(deps.pool, deps.config, planId, plan.actions, 'planner');
   await saveInventory(deps.pool, snapshot);

@@ -1,5 +1,6 @@
 export * from './types.ts';
 export { planFleet, validateSnapshot } from './plan-fleet.ts';
+export { forecastBands, BAND_QUANTILES, type VmCpuBand } from './forecast-band.ts';
 export { withinCapacity, CAPACITY_TOLERANCE } from './fleet-model.ts';
 export { buildSnapshot } from './snapshot.ts';
 export { SCHEDULER_MIGRATIONS, savePlan, latestPlan, loadPlan, saveInventory, listHosts, type HostInventory } from './plan-store.ts';

@@ -1,5 +1,6 @@
 import { questdbTable, type Config, type QuestDbClient } from '../core/index.ts';
 import { dropRollups, ensureRollups } from './rollups.ts';
+import { pipelineStatsTableDdl, planSeriesTableDdl, SERIES_TABLES } from './series-tables.ts';
 
 /** Column layout of the raw sample tables; models and scheduler read these names. */
 export const SAMPLE_TABLES = {
@@ -35,9 +36,12 @@ export function sampleTableDdl(config: Config): string[] {
   ];
 }
 
-/** Creates the sample tables and their rollup views (streams/rollups.ts) if missing (idempotent). */
+/**
+ * Creates the sample tables, their rollup views (streams/rollups.ts) and the dashboards' series
+ * tables (streams/series-tables.ts) if missing (idempotent).
+ */
 export async function ensureSampleTables(config: Config, questdb: QuestDbClient): Promise<void> {
-  for (const ddl of sampleTableDdl(config)) await questdb.query(ddl);
+  for (const ddl of [...sampleTableDdl(config), pipelineStatsTableDdl(config), ...planSeriesTableDdl(config)]) await questdb.query(ddl);
   await ensureRollups(config, questdb);
 }
 
@@ -47,5 +51,5 @@ export async function ensureSampleTables(config: Config, questdb: QuestDbClient)
  */
 export async function dropSampleTables(config: Config, questdb: QuestDbClient): Promise<void> {
   await dropRollups(config, questdb);
-  for (const name of [SAMPLE_TABLES.host, SAMPLE_TABLES.vm, ANOMALY_TABLE]) await questdb.query(`DROP TABLE IF EXISTS ${questdbTable(config, name)}`);
+  for (const name of [SAMPLE_TABLES.host, SAMPLE_TABLES.vm, ANOMALY_TABLE, ...SERIES_TABLES]) await questdb.query(`DROP TABLE IF EXISTS ${questdbTable(config, name)}`);
 }

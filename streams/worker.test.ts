@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BatchHandler, BusConsumer, BusProducer, ConsumerOptions, IncomingBatch, IncomingMessage, MessageBus, OutgoingMessage, Topics } from '../core/index.ts';
 import { createLogger } from '../core/index.ts';
-import { encodeHostSample, encodeVmSample, type HostSample, type Sample, type VmSample } from '../schemas/index.ts';
+import { decodeSample, encodeHostSample, encodeHostTick, encodeVmSample, type HostSample, type Sample, type VmSample } from '../schemas/index.ts';
 import { NovaError } from '../core/index.ts';
 import { logSink } from '../test/support/capture.ts';
 import { DLQ_HEADERS, SampleWorker, WorkerMetrics, type BatchDecoder, type SampleStore, type SampleWorkerDeps } from './index.ts';
@@ -195,6 +195,47 @@ describe('SampleWorker batch handling', () => {
     }
     assert.deepEqual(new Set(dead.map((m) => m.headers?.[DLQ_HEADERS.offset])), new Set(Object.keys(bad)));
     assert.deepEqual(worker.stats, { batches: 1, stored: 3, deadLettered: 6, anomalies: 0, byCode: EXPECTED_BY_CODE, storeRetries: 0, pauses: 0 });
+  });
+
+  test('a host tick: its good samples are stored, each bad one is dead-lettered alone with its reason, field and place in the tick', async () => {
+    const { store, dlq, worker, consumer } = await started();
+    const h = host({ hostId: 'host-9' });
+    const ok1 = vm({ hostId: 'host-9', vmId: 'vm-1' });
+    const negative = vm({ hostId: 'host-9', vmId: 'vm-2', cpuUsedCores: -1 });
+    const ok2 = vm({ hostId: 'host-9', vmId: 'vm-3', memUsedBytes: 2e9 });
+    const stranger = vm({ hostId: 'host-7', vmId: 'vm-4' });
+    const future = vm({ hostId: 'host-9', vmId: 'vm-5', ts: NOW + 3_600_000 });
+    const messages = [
+      incoming(200, encodeHostTick({ host: h, vms: [ok1, negative, ok2, stranger, future] }), 'host-9'),
+      incoming(201, encodeHostTick({ host: h, vms: [ok1] }).subarray(0, 40), 'host-9'),
+      incoming(202, encodeHostTick({ host: null, vms: [] }), 'host-9'),
+      incoming(203, encodeHostTick({ host: host({ hostId: 'host-8', cpuStealPct: 101 }), vms: [vm({ hostId: 'host-8', vmId: 'vm-8' })] }), 'host-8'),
+      incoming(204, encodeVmSample(vm({ vmId: 'vm-single' }))),
+    ];
+    await consumer.deliver({ topic: TOPICS.vmSamples, partition: 1, messages });
+
+    assert.deepEqual(plain(store.stored).map((s) => `${s.kind}:${s.sample.hostId}/${'vmId' in s.sample ? s.sample.vmId : ''}`), [
+      'host:host-9/', 'vm:host-9/vm-1', 'vm:host-9/vm-3', 'vm:host-8/vm-8', 'vm:host-1/vm-single',
+    ]);
+    const dead = dlq.messages.map((m) => ({
+      offset: m.headers?.[DLQ_HEADERS.offset], code: m.headers?.[DLQ_HEADERS.code], field: m.headers?.[DLQ_HEADERS.field], item: m.headers?.[DLQ_HEADERS.tickItem], key: m.key, m,
+    }));
+    assert.deepEqual(dead.map(({ m: _m, ...d }) => d), [
+      { offset: '200', code: 'SAMPLE_INVALID_FIELD', field: 'cpuUsedCores', item: 'vms[1]', key: 'host-9' },
+      { offset: '200', code: 'SAMPLE_INVALID_FIELD', field: 'hostId', item: 'vms[3]', key: 'host-9' },
+      { offset: '200', code: 'SAMPLE_INVALID_FIELD', field: 'ts', item: 'vms[4]', key: 'host-9' },
+      { offset: '201', code: 'SAMPLE_UNDECODABLE', field: undefined, item: undefined, key: 'host-9' },
+      { offset: '202', code: 'SAMPLE_EMPTY', field: undefined, item: undefined, key: 'host-9' },
+      { offset: '203', code: 'SAMPLE_INVALID_FIELD', field: 'cpuStealPct', item: 'host', key: 'host-8' },
+    ]);
+    // A bad sample of a tick is dead-lettered as that sample alone, in the single-sample form
+    // (readable and replayable like any other); a tick that cannot be decoded goes whole.
+    assert.deepEqual({ ...decodeSample(dead[0]!.m.value).sample }, negative);
+    assert.deepEqual({ ...decodeSample(dead[1]!.m.value).sample }, stranger);
+    assert.deepEqual({ ...decodeSample(dead[5]!.m.value).sample }, host({ hostId: 'host-8', cpuStealPct: 101 }));
+    assert.deepEqual(dead[3]!.m.value, messages[1]!.value);
+    assert.ok(dead.every((d) => (d.m.headers?.[DLQ_HEADERS.reason] ?? '').length > 0));
+    assert.deepEqual(worker.stats, { batches: 1, stored: 5, deadLettered: 6, anomalies: 0, byCode: { SAMPLE_INVALID_FIELD: 4, SAMPLE_UNDECODABLE: 1, SAMPLE_EMPTY: 1 }, storeRetries: 0, pauses: 0 });
   });
 
   test('a failing store rejects the batch (no commit) and leaves stats alone; the re-delivery is counted once', async () => {
