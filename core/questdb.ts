@@ -2,10 +2,12 @@ import pg from 'pg';
 import { Sender } from '@questdb/nodejs-client';
 import type { Config } from './config.ts';
 import { NovaError } from './errors.ts';
+import { questdbPassword } from './questdb-secret.ts';
 
-/** Connection string of QuestDB's PostgreSQL wire endpoint (default credentials admin/quest). */
+/** Connection string of QuestDB's PostgreSQL wire endpoint, with the configured login (QUESTDB_PG_USER; password: core/questdb-secret.ts). Never log it. */
 export function questdbPgUrl(config: Config): string {
-  return `postgres://admin:quest@${config.questdb.host}:${config.questdb.pgPort}/qdb`;
+  const { pgUser, host, pgPort } = config.questdb;
+  return `postgres://${encodeURIComponent(pgUser)}:${encodeURIComponent(questdbPassword(config))}@${host}:${pgPort}/qdb`;
 }
 
 /** Full name of a QuestDB table under the configured prefix. */

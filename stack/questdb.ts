@@ -1,6 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../core/index.ts';
+import { ensureQuestdbPassword, type Config } from '../core/index.ts';
 import { jarVersion } from './jars.ts';
 import type { StackService } from './service.ts';
 import { javaBinary } from './tools.ts';
@@ -16,6 +16,9 @@ function serverConf(config: Config): string {
     'line.udp.enabled=false',
     // No network beyond package registries here; telemetry would only log failures.
     'telemetry.enabled=false',
+    // Not QuestDB's built-in admin/quest: the password is generated per checkout (core/questdb-secret.ts).
+    `pg.user=${config.questdb.pgUser}`,
+    `pg.password=${ensureQuestdbPassword(config)}`,
     '',
   ].join('\n');
 }
@@ -36,7 +39,9 @@ export function questdbService(config: Config, jarsDir: string): StackService {
     command: async (dir) => {
       const root = join(dir, 'root');
       mkdirSync(join(root, 'conf'), { recursive: true });
-      writeFileSync(join(root, 'conf', 'server.conf'), serverConf(config));
+      // Holds the PG-wire password: owner-only.
+      writeFileSync(join(root, 'conf', 'server.conf'), serverConf(config), { mode: 0o600 });
+      chmodSync(join(root, 'conf', 'server.conf'), 0o600);
       return {
         command: java,
         args: ['-Xms256m', '-Xmx2g', '-XX:+UseParallelGC', '-Djava.awt.headless=true', '-cp', join(jarsDir, '*'), 'io.questdb.ServerMain', '-d', root],

@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { loadConfig, topicsFor, topicSpecs, type BusProducer, type Config, type MessageBus } from '../../core/index.ts';
 import { runFleet, SamplePublisher, SyntheticFleet } from '../../ingest/index.ts';
-import { decodeSample } from '../../schemas/index.ts';
+import { decodeSamples } from '../../schemas/index.ts';
 import { bringUp, clusterDown, clusterNode, clusterUp, ensureJars, javaBinary, kafkaClusterServices, requireJava, type StackService } from '../../stack/index.ts';
 import { ensureSampleTables } from '../../streams/index.ts';
 import { dropTables, expectedKeys, freePortBase, isolatedEnv, missingPrerequisite, recording, removeHome, rowCount, stopAll, storedKeys, tempHome, WorkerProcess } from './fault-support.ts';
@@ -27,7 +27,11 @@ const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
 const home = tempHome('kafka-cluster');
 const base = await freePortBase(19_092, [0, 1, 2, 3, 4, 5]);
 // Three nodes on base..base+5; NOVACRON_KAFKA_NODES=3 also makes new topics 3 copies, 2 in sync.
-const clusterEnv = { NOVACRON_HOME: home, NOVACRON_KAFKA_PORT: String(base), NOVACRON_KAFKA_NODES: '3' };
+// The private home is Kafka's only: QuestDB is the shared stack's, so is its password file.
+const clusterEnv = {
+  NOVACRON_HOME: home, NOVACRON_KAFKA_PORT: String(base), NOVACRON_KAFKA_NODES: '3',
+  QUESTDB_PG_PASSWORD_FILE: loadConfig().questdb.pgPasswordFile,
+};
 const clusterConfig: Config = loadConfig(process.env, clusterEnv);
 
 let skip: string | false = false;
@@ -129,7 +133,7 @@ describe('a broker of a three-node cluster killed with -9 mid-stream', { skip },
       if (got.vm.count !== want.vm.count) {
         // Tell a producer-side loss (Kafka never got what send() acknowledged) from a consumer-side one.
         const inTopic = await readTopic(bus, topics.vmSamples, expectedVm, 20_000);
-        const keys = new Set(inTopic.map((m) => { const s = decodeSample(m.value); return s.kind === 'vm' ? `${s.sample.vmId}|${s.sample.ts}` : ''; }));
+        const keys = new Set(inTopic.flatMap((m) => decodeSamples(m.value).flatMap((s) => (s.kind === 'vm' ? [`${s.sample.vmId}|${s.sample.ts}`] : []))));
         console.log(`fault-broker-kill ${client}: the VM topic holds ${keys.size} of ${want.vm.count} acknowledged samples (${inTopic.length} messages); QuestDB ${got.vm.count}`);
       }
       assert.deepEqual(got.vm, want.vm, `VM samples: count, distinct keys and key checksum equal what was produced (${summary})`);

@@ -29,13 +29,18 @@ export function questdbFor(config: Config): QuestDbClient {
 
 /** Reads every message of `topic` from the beginning until `count` arrived or `timeoutMs` passed. */
 export async function readTopic(bus: MessageBus, topic: string, count: number, timeoutMs = 30_000): Promise<IncomingMessage[]> {
+  return readTopicUntil(bus, topic, (got) => got.length >= count, timeoutMs);
+}
+
+/** Reads a topic from the beginning until `enough` says so or the timeout passes (e.g. until so many samples, whatever the messages hold). */
+export async function readTopicUntil(bus: MessageBus, topic: string, enough: (got: readonly IncomingMessage[]) => boolean, timeoutMs = 30_000): Promise<IncomingMessage[]> {
   const got: IncomingMessage[] = [];
   const consumer = await bus.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}`, topics: [topic], fromBeginning: true });
   let done: () => void = () => undefined;
   const finished = new Promise<void>((r) => (done = r));
   await consumer.start(async (batch) => {
     got.push(...batch.messages);
-    if (got.length >= count) done();
+    if (enough(got)) done();
   });
   await Promise.race([finished, new Promise((r) => setTimeout(r, timeoutMs))]);
   await consumer.close();
