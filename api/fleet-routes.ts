@@ -47,6 +47,12 @@ export interface ForecastPoint {
   [quantile: `p${number}`]: number;
 }
 
+/** One five-minute step of what a VM used (null: no sample in that step). */
+export interface ActualPoint {
+  at: Date;
+  value: number | null;
+}
+
 /** A VM's forecast band: CPU (cores) and memory (bytes) at each of the model's horizons. */
 export interface VmForecastBand {
   vmId: string;
@@ -56,6 +62,10 @@ export interface VmForecastBand {
   origin: Date;
   cpu: ForecastPoint[];
   mem: ForecastPoint[];
+  /** What the VM used over the longest horizon (6 h) up to origin, step by step: what the hindcast is judged against. */
+  actual: { cpu: ActualPoint[]; mem: ActualPoint[] };
+  /** The same model's band made one longest horizon before origin, on the history up to then; null when that history is too short. */
+  hindcast: { origin: Date; cpu: ForecastPoint[]; mem: ForecastPoint[] } | null;
 }
 
 /** What the fleet read routes call: QuestDB (VMs, anomalies) and PostgreSQL (plans). Each returns at most `limit` rows. */
@@ -136,10 +146,14 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: FleetReads): vo
       },
     },
   } as const;
+  const actualSchema = {
+    type: 'array',
+    items: { type: 'object', properties: { at: { type: 'string', format: 'date-time' }, value: { type: 'number', nullable: true, description: 'mean of the step\'s samples; null: no sample' } } },
+  } as const;
   app.get('/v1/vms/:vmId/forecast', {
     config: { role: 'viewer' },
     schema: {
-      summary: "A VM's forecast band from the serving quantile model (./novacron train): p50, p90 and p99 of its CPU (cores) and memory (bytes) 5 minutes to 6 hours ahead, from its last two days of samples",
+      summary: "A VM's forecast band from the serving quantile model (./novacron train): p50, p90 and p99 of its CPU (cores) and memory (bytes) 5 minutes to 6 hours ahead, from its last two days of samples; with what the VM used over the last 6 hours and the band the same model gave 6 hours ago (hindcast), to judge it by",
       params: { type: 'object', additionalProperties: false, required: ['vmId'], properties: { vmId: entityIdSchema } },
       response: {
         200: {
@@ -150,6 +164,17 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: FleetReads): vo
             origin: { type: 'string', format: 'date-time', description: 'the last five-minute step the forecast starts from' },
             cpu: { ...bandSchema, description: 'cores, within [0, vcpus]' },
             mem: { ...bandSchema, description: 'bytes, within [0, memory size]' },
+            actual: {
+              type: 'object',
+              description: 'what the VM used, per five-minute step, over the longest horizon (6 h) up to origin (the steps the hindcast covers)',
+              properties: { cpu: { ...actualSchema, description: 'cores' }, mem: { ...actualSchema, description: 'bytes' } },
+            },
+            hindcast: {
+              type: 'object',
+              nullable: true,
+              description: 'the same model\'s band made one longest horizon before origin, from the history up to then: its last horizon is origin, so it can be judged against actual; null when that earlier history is too short',
+              properties: { origin: { type: 'string', format: 'date-time' }, cpu: bandSchema, mem: bandSchema },
+            },
           },
         },
         ...errorResponses(404, 422),
@@ -159,7 +184,15 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: FleetReads): vo
     const { vmId } = req.params as { vmId: string };
     const band = await fleet.forecast(vmId);
     const points = (ps: ForecastPoint[]) => ps.map((p) => ({ ...p, at: iso(p.at) }));
-    return { ...band, origin: iso(band.origin), cpu: points(band.cpu), mem: points(band.mem) };
+    const actuals = (ps: ActualPoint[]) => ps.map((p) => ({ at: iso(p.at), value: p.value }));
+    return {
+      ...band,
+      origin: iso(band.origin),
+      cpu: points(band.cpu),
+      mem: points(band.mem),
+      actual: { cpu: actuals(band.actual.cpu), mem: actuals(band.actual.mem) },
+      hindcast: band.hindcast && { origin: iso(band.hindcast.origin), cpu: points(band.hindcast.cpu), mem: points(band.hindcast.mem) },
+    };
   });
 
   app.get('/v1/anomalies', {

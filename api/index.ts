@@ -1,8 +1,9 @@
 export { buildApi, DEFAULT_BODY_LIMIT, type ApiDeps } from './server.ts';
 export { DEFAULT_RATE_LIMIT_PER_MINUTE } from './rate-limit.ts';
+export { CACHED_READ_ROUTES, DEFAULT_FORECAST_CACHE_MS, DEFAULT_READ_CACHE_MS, ReadCache } from './read-cache.ts';
 export type { DependencyProbe } from './health.ts';
 export type { StateCounts } from './metrics.ts';
-export { MAX_ANOMALY_WINDOW_DAYS, type FleetReads, type VmForecastBand, type ForecastPoint, type VmRow, type AnomalyRow, type SavingsRow } from './fleet-routes.ts';
+export { MAX_ANOMALY_WINDOW_DAYS, type FleetReads, type VmForecastBand, type ForecastPoint, type ActualPoint, type VmRow, type AnomalyRow, type SavingsRow } from './fleet-routes.ts';
 export type { ApiErrorBody } from './errors.ts';
 export { DEFAULT_KEY_CACHE_MS, TOUCH_EVERY_MS, KeyVerifier, apiLogger, scrubUrl, type Caller } from './auth.ts';
 export {
@@ -22,3 +23,4 @@ export {
   type AuthRefusalRow,
 } from './keys.ts';
 export { MAX_PLAN_PAGE, PLAN_BODY_LIMIT, type PlansPort, type PlanSummary } from './plans.ts';
+export { REVIEW_PATH, REVIEW_CSP } from './review-page/serve.ts';

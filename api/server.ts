@@ -11,9 +11,12 @@ import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_READINESS_INTERVAL_MS, ReadinessCheck
 import { ApiMetrics, DEFAULT_STATE_REFRESH_MS, registerMetricsRoute, type StateCounts } from './metrics.ts';
 import { DEFAULT_RATE_LIMIT_PER_MINUTE, registerRateLimit } from './rate-limit.ts';
 import { registerKeyRoutes } from './key-routes.ts';
+import { DEFAULT_FORECAST_CACHE_MS, registerReadCache } from './read-cache.ts';
 import type { ApiKeyStore } from './keys.ts';
 import { registerPlanRoutes, type PlansPort } from './plans.ts';
 import { registerFleetRoutes, type FleetReads } from './fleet-routes.ts';
+import { registerWhoamiRoute } from './whoami.ts';
+import { registerReviewPage } from './review-page/serve.ts';
 import { cloudNameSchema, entityIdSchema, errorResponses, errorSchema, LIMITS, MAX_OFFSET, MAX_PAGE, planProperties } from './schemas.ts';
 
 /** What the routes read; the composition root wires these to PostgreSQL and the servers. */
@@ -44,6 +47,10 @@ export interface ApiDeps {
   probeTimeoutMs?: number;
   /** How often plan and action counts are read for /metrics (default 15 s). */
   stateRefreshMs?: number;
+  /** Longest age of a shared read answer served from memory (api/read-cache.ts), ms; 0 or absent = no cache. */
+  readCacheMs?: number;
+  /** Longest age of a cached forecast band, ms (default 60 s; only with readCacheMs). */
+  forecastCacheMs?: number;
   logger: Logger;
 }
 
@@ -117,6 +124,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // Route hooks run after the authentication hook: the limiter counts per verified key (see rate-limit.ts).
   await registerRateLimit(app, deps.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE);
 
+  // Before the routes: it attaches itself to the shared read routes as they are added.
+  registerReadCache(app, { ttlMs: deps.readCacheMs ?? 0, forecastTtlMs: deps.forecastCacheMs ?? DEFAULT_FORECAST_CACHE_MS });
   registerHealthRoutes(app, new ReadinessChecker(deps.dependencies, deps.readinessIntervalMs ?? DEFAULT_READINESS_INTERVAL_MS, deps.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS));
   registerMetricsRoute(app, metrics);
 
@@ -195,6 +204,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerPlanRoutes(app, deps.plans);
   registerFleetRoutes(app, deps.fleet);
   registerKeyRoutes(app, deps.keys, verifier);
+  registerWhoamiRoute(app);
+  registerReviewPage(app);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/docs', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html').send(docsPage(app.swagger() as OpenApiLike)));

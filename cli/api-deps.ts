@@ -1,10 +1,10 @@
-import { pgApiKeyStore, type ApiDeps, type FleetReads, type ForecastPoint, type PlansPort, type StateCounts, type VmForecastBand } from '../api/index.ts';
+import { pgApiKeyStore, ReadCache, type ApiDeps, type VmRow, type FleetReads, type ForecastPoint, type PlansPort, type StateCounts, type VmForecastBand } from '../api/index.ts';
 import { forecast as models, type VmHistory } from '../models/index.ts';
 import { FORECAST_MODEL_NAME } from './planning-cycle.ts';
 import { ANOMALY_TABLE, SAMPLE_TABLES } from '../streams/index.ts';
 import { NovaError, type Config, type Logger, type MessageBus, type PgPool, type QuestDbClient } from '../core/index.ts';
 import { actionStateCounts, dryRunsForPlan, executionEvents, listExecutions, loadExecution, transitionPlan } from '../actuators/index.ts';
-import { latestPlan, listHosts, loadCatalogFile, loadPlan, PlacementState, placeRequest, type InstanceCatalog } from '../scheduler/index.ts';
+import { latestPlan, listHosts, loadCatalogFile, loadPlan, PlacementState, placeRequest, type HostInventory, type InstanceCatalog } from '../scheduler/index.ts';
 
 /** The plan routes' port: the scheduler's plan store and the executor's state store. */
 export function plansPort(pool: PgPool): PlansPort {
@@ -31,6 +31,10 @@ export interface ApiWiringOptions {
   bodyLimitBytes?: number;
   /** Prefix of the QuestDB tables (config questdb.tablePrefix; default none). */
   tablePrefix?: string;
+  /** Longest age of shared read answers served from memory, ms (config api.readCacheMs; default 0 = none). */
+  readCacheMs?: number;
+  /** Longest age of a cached forecast band, ms (config api.forecastCacheMs). */
+  forecastCacheMs?: number;
 }
 
 // QuestDB takes a timestamp as microseconds since the epoch; the Date comes from a validated date-time.
@@ -72,12 +76,16 @@ function vmForecaster(pool: PgPool, questdb: QuestDbClient, vmTable: string): (v
     };
     const { spec } = stored.model;
     const series = models.historiesToSeries([history]);
-    const { forecasts } = await models.forecastBatch(stored.model, series, 'js');
-    const byId = new Map(forecasts.map((f) => [f.id, f]));
-    const band = (kind: 'cpu' | 'mem', cap: number): ForecastPoint[] => {
-      const f = byId.get(`fleet/${vmId}/${kind}`);
-      const s = series.find((x) => x.id === `fleet/${vmId}/${kind}`)!;
-      if (!f) throw new NovaError('FORECAST_HISTORY_TOO_SHORT', `VM ${vmId} lacks ${spec.lags} five-minute samples in a row up to its latest one (${spec.lags * spec.stepSec / 60} minutes of history); its forecast needs them`, { details: { vmId } });
+    // The hindcast: the same model one longest horizon earlier, on the history up to then; its
+    // band ends at origin, over steps the VM has lived since, so it can be judged against them.
+    const longest = spec.horizons.at(-1)!;
+    const earlier = series.map((s) => ({ ...s, values: s.values.subarray(0, Math.max(0, s.values.length - longest)) }));
+    const current = await models.forecastBatch(stored.model, series, 'js');
+    const past = await models.forecastBatch(stored.model, earlier, 'js');
+    const band = (forecasts: models.SeriesForecast[], from: models.RegularSeries[], kind: 'cpu' | 'mem', cap: number): ForecastPoint[] | null => {
+      const f = forecasts.find((x) => x.id === `fleet/${vmId}/${kind}`);
+      const s = from.find((x) => x.id === `fleet/${vmId}/${kind}`)!;
+      if (!f) return null;
       const originSec = s.startSec + f.origin * spec.stepSec;
       // The model's quantiles, held within what the VM can use (as the planner does).
       const clamp = (v: number) => Math.min(Math.max(v, 0), cap);
@@ -87,30 +95,52 @@ function vmForecaster(pool: PgPool, questdb: QuestDbClient, vmTable: string): (v
         ...Object.fromEntries(spec.quantiles.map((q, k) => [`p${Math.round(q * 100)}`, clamp(f.quantiles[j]![k]!)])),
       }) as ForecastPoint);
     };
-    const cpu = band('cpu', history.vcpus);
-    const mem = band('mem', history.memTotalBytes);
+    const tooShort = () => new NovaError('FORECAST_HISTORY_TOO_SHORT', `VM ${vmId} lacks ${spec.lags} five-minute samples in a row up to its latest one (${spec.lags * spec.stepSec / 60} minutes of history); its forecast needs them`, { details: { vmId } });
+    const cpu = band(current.forecasts, series, 'cpu', history.vcpus);
+    const mem = band(current.forecasts, series, 'mem', history.memTotalBytes);
+    if (!cpu || !mem) throw tooShort();
+    const pastCpu = band(past.forecasts, earlier, 'cpu', history.vcpus);
+    const pastMem = band(past.forecasts, earlier, 'mem', history.memTotalBytes);
     const cpuSeries = series.find((x) => x.id === `fleet/${vmId}/cpu`)!;
-    const origin = new Date((cpuSeries.startSec + (cpuSeries.values.length - 1) * spec.stepSec) * 1000);
-    return { vmId, hostId: history.hostId, model: { name: stored.name, version: stored.version }, origin, cpu, mem };
+    const end = cpuSeries.values.length - 1;
+    const at = (i: number) => new Date((cpuSeries.startSec + i * spec.stepSec) * 1000);
+    // CPU and memory come from the same samples, so both series share one grid.
+    const actual = (kind: 'cpu' | 'mem') => {
+      const s = series.find((x) => x.id === `fleet/${vmId}/${kind}`)!;
+      const from = Math.max(0, end - longest);
+      return Array.from(s.values.subarray(from, end + 1), (v, i) => ({ at: at(from + i), value: Number.isFinite(v) ? v : null }));
+    };
+    return {
+      vmId, hostId: history.hostId, model: { name: stored.name, version: stored.version }, origin: at(end), cpu, mem,
+      actual: { cpu: actual('cpu'), mem: actual('mem') },
+      hindcast: pastCpu && pastMem ? { origin: at(end - longest), cpu: pastCpu, mem: pastMem } : null,
+    };
   };
 }
 
 /** The fleet read routes' port: VMs and anomalies from QuestDB, savings from the plans in PostgreSQL. */
-export function fleetReads(pool: PgPool, questdb: QuestDbClient, tablePrefix = ''): FleetReads {
+export function fleetReads(pool: PgPool, questdb: QuestDbClient, tablePrefix = '', cacheMs = 0): FleetReads {
   const vmTable = `${tablePrefix}${SAMPLE_TABLES.vm}`;
+  const vmLists = new ReadCache<VmRow[]>(cacheMs);
   const anomalyTable = `${tablePrefix}${ANOMALY_TABLE}`;
   return {
     forecast: vmForecaster(pool, questdb, vmTable),
     vms: async ({ limit, offset, hostId, seenWithinHours }) => {
       // Integers below are validated bounds (limit, offset, hours); the host id is a bound parameter.
-      const rows = await questdb.query<{ vm_id: string; host_id: string; ts_us: string; cpu_used_cores: number; vcpus: number; mem_used_bytes: string; mem_total_bytes: string }>(
-        `select * from (
-           select vm_id, host_id, ts, cast(ts as long) ts_us, cpu_used_cores, vcpus, mem_used_bytes, mem_total_bytes from ${vmTable}
-           where ts > dateadd('h', -${Math.trunc(seenWithinHours)}, now()) latest on ts partition by vm_id
-         ) ${hostId ? 'where host_id = $1' : ''} order by vm_id limit ${Math.trunc(offset)}, ${Math.trunc(offset + limit)}`,
-        hostId ? [hostId] : [],
-      );
-      return rows.map((r) => ({ vmId: r.vm_id, hostId: r.host_id, lastSeen: fromMicros(r.ts_us), cpuUsedCores: r.cpu_used_cores, vcpus: r.vcpus, memUsedBytes: Number(r.mem_used_bytes), memTotalBytes: Number(r.mem_total_bytes) }));
+      const read = async (range: string) => {
+        const rows = await questdb.query<{ vm_id: string; host_id: string; ts_us: string; cpu_used_cores: number; vcpus: number; mem_used_bytes: string; mem_total_bytes: string }>(
+          `select * from (
+             select vm_id, host_id, ts, cast(ts as long) ts_us, cpu_used_cores, vcpus, mem_used_bytes, mem_total_bytes from ${vmTable}
+             where ts > dateadd('h', -${Math.trunc(seenWithinHours)}, now()) latest on ts partition by vm_id
+           ) ${hostId ? 'where host_id = $1' : ''} order by vm_id ${range}`,
+          hostId ? [hostId] : [],
+        );
+        return rows.map((r) => ({ vmId: r.vm_id, hostId: r.host_id, lastSeen: fromMicros(r.ts_us), cpuUsedCores: r.cpu_used_cores, vcpus: r.vcpus, memUsedBytes: Number(r.mem_used_bytes), memTotalBytes: Number(r.mem_total_bytes) }));
+      };
+      if (vmLists.ttlMs <= 0) return read(`limit ${Math.trunc(offset)}, ${Math.trunc(offset + limit)}`);
+      // Cached: the whole list once per TTL (one scan of the table), every page cut from it in memory.
+      const all = await vmLists.get(`${seenWithinHours}|${hostId ?? ''}`, () => read(''));
+      return all.slice(offset, offset + limit);
     },
     anomalies: async ({ limit, offset, vmId, hostId, from, to }) => {
       const params: string[] = [];
@@ -154,14 +184,21 @@ export async function stateCounts(pool: PgPool): Promise<StateCounts> {
 /** Wires the API's reads to PostgreSQL, and its readiness checks to every server it depends on. */
 /** The API's limits and table prefix as the configuration sets them (serve and demo alike). */
 export function apiOptionsFrom(config: Config): ApiWiringOptions {
-  return { rateLimitPerMinute: config.api.rateLimitPerMinute, bodyLimitBytes: config.api.bodyLimitBytes, tablePrefix: config.questdb.tablePrefix };
+  return {
+    rateLimitPerMinute: config.api.rateLimitPerMinute, bodyLimitBytes: config.api.bodyLimitBytes, tablePrefix: config.questdb.tablePrefix,
+    readCacheMs: config.api.readCacheMs, forecastCacheMs: config.api.forecastCacheMs,
+  };
 }
 
 export function apiDeps(pool: PgPool, questdb: QuestDbClient, bus: MessageBus, logger: Logger, cloudCatalogPath?: string, options: ApiWiringOptions = {}): ApiDeps {
   let catalog: Promise<InstanceCatalog> | undefined;
+  // The host inventory is read whole and paged in memory: one PostgreSQL read per TTL, however many pages are asked.
+  const hostList = new ReadCache<HostInventory[]>(options.readCacheMs ?? 0);
   return {
     plans: plansPort(pool),
-    fleet: fleetReads(pool, questdb, options.tablePrefix),
+    fleet: fleetReads(pool, questdb, options.tablePrefix, options.readCacheMs ?? 0),
+    ...(options.readCacheMs !== undefined ? { readCacheMs: options.readCacheMs } : {}),
+    ...(options.forecastCacheMs !== undefined ? { forecastCacheMs: options.forecastCacheMs } : {}),
     keys: pgApiKeyStore(pool),
     ...(options.keyCacheMs !== undefined ? { keyCacheMs: options.keyCacheMs } : {}),
     ...(options.rateLimitPerMinute !== undefined ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
@@ -179,7 +216,7 @@ export function apiDeps(pool: PgPool, questdb: QuestDbClient, bus: MessageBus, l
     },
     logger,
     latestPlan: () => latestPlan(pool),
-    listHosts: () => listHosts(pool),
+    listHosts: () => hostList.get('hosts', () => listHosts(pool)),
     dryRunsForPlan: (planId) => dryRunsForPlan(pool, planId),
     // Run by the API's background readiness checker (every few seconds), never per request.
     dependencies: {

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ALL_MIGRATIONS } from './migrations.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApi, createApiKey, revokeApiKey } from '../api/index.ts';
 import { createBus, createPgPool, loadConfig, migrate, questdbPgUrl, questdbTable, QuestDbClient, topicsFor, topicSpecs, type Config, type Logger } from '../core/index.ts';
 import { runFleet, SamplePublisher } from '../ingest/index.ts';
 import { stackUp } from '../stack/index.ts';
-import { ANOMALY_TABLE, createSampleWorker, ensureSampleTables, SAMPLE_TABLES, type SampleWorker } from '../streams/index.ts';
+import { ANOMALY_TABLE, createSampleWorker, dropSampleTables, ensureSampleTables, SAMPLE_TABLES, type SampleWorker } from '../streams/index.ts';
 import { apiDeps, apiOptionsFrom } from './api-deps.ts';
 import { fleetFor, FLEET_USAGE, parseFleetOptions, stepsFor } from './fleet-options.ts';
 import { formatStatus, say } from './output.ts';
@@ -14,7 +16,16 @@ import { executeOnTestHosts } from './demo-execution.ts';
 
 const USAGE = `usage: ./novacron demo [options]
 ${FLEET_USAGE}
-  --serve-seconds S              keep the API up this long after the summary (default 60, 0 = exit)`;
+  --serve-seconds S              keep the API up this long after the summary (default 60, 0 = exit)
+  --clean                        remove the demo's topics and tables when it ends (by default they stay
+                                 for you to look at, until the next demo replaces them)
+
+The demo writes to its own topics (novacron-demo-<run>.*) and tables (demo_*); plans go to the
+PostgreSQL database. At the end it prints where to look: the API and its /docs, the plan review
+page, the QuestDB console with a query to try, Grafana, and the metrics endpoints.`;
+
+/** Where the demo notes its last run's topics (in NOVACRON_HOME): the next run removes them first. */
+const LAST_RUN_FILE = 'demo-last-run.json';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -25,7 +36,9 @@ const fmt = (n: number) => n.toLocaleString('en-US');
  * libvirtd test hosts, then a summary.
  */
 export async function demoCommand(argv: string[], baseConfig: Config, log: Logger): Promise<number> {
-  const opts = parseFleetOptions(argv, USAGE, { 'serve-seconds': '60' });
+  // --clean is the one flag that takes no value; the fleet options parser takes only numbers.
+  const clean = argv.includes('--clean');
+  const opts = parseFleetOptions(argv.filter((a) => a !== '--clean'), USAGE, { 'serve-seconds': '60' });
   const serveSeconds = opts.extra['serve-seconds'];
   if (opts.help) {
     say(USAGE);
@@ -54,8 +67,12 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
   let demoKey: Awaited<ReturnType<typeof createApiKey>> | undefined;
   try {
     say(`[2/7] topics ${topics.vmSamples}, ${topics.hostSamples}, ${topics.deadLetter}; tables ${questdbTable(config, SAMPLE_TABLES.vm)}, ${questdbTable(config, SAMPLE_TABLES.host)} (recreated)`);
+    // The previous demo's topics stay for looking at until now: one demo's worth at a time, not one per run.
+    const previous = lastRunTopics(config);
+    if (previous.length > 0 && previous[0] !== topics.hostSamples) await bus.deleteTopics(previous).catch(() => undefined);
     await bus.ensureTopics(topicSpecs(config));
-    for (const t of [...Object.values(SAMPLE_TABLES), ANOMALY_TABLE]) await questdb.query(`drop table if exists ${questdbTable(config, t)}`);
+    writeFileSync(join(config.homeDir, LAST_RUN_FILE), `${JSON.stringify({ topics: Object.values(topics) })}\n`);
+    await dropSampleTables(config, questdb);
     await ensureSampleTables(config, questdb);
     await migrate(pool, ALL_MIGRATIONS);
 
@@ -120,11 +137,23 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
     if (savings) say(`  expected savings : ${fmt(Math.round(savings.watts))} W, ${savings.netKWh.toFixed(2)} kWh net over ${savings.horizonHours} h after ${savings.migrationCostWh.toFixed(1)} Wh of migration cost; risk: peak host CPU ${cycle.plan.risk?.peakCpu ? `${Math.round(100 * cycle.plan.risk.peakCpu.utilization)}% on ${cycle.plan.risk.peakCpu.hostId} (target ${Math.round(100 * cycle.plan.risk.peakCpu.target)}%)` : 'n/a'}`);
     say(`  dry run (libvirt): ${cycle.dryRun.ok} actions ok, ${cycle.dryRun.blocked} blocked`);
     for (const line of execution) say(line);
-    say(`  API              : ${apiUrl}/v1/recommendations  ${apiUrl}/v1/plans  ${apiUrl}/v1/hosts (docs ${apiUrl}/docs, health ${apiUrl}/healthz)`);
+    say('');
+    say('where to look');
+    say(`  API              : ${apiUrl}/v1/recommendations  ${apiUrl}/v1/plans  ${apiUrl}/v1/hosts (health ${apiUrl}/healthz)`);
+    say(`  API docs         : ${apiUrl}/docs (OpenAPI: ${apiUrl}/openapi.json)`);
+    say(`  plan review page : ${apiUrl}/review  (sign in with an API key; plan #${cycle.planId} is the latest)`);
     say(`  API key (viewer) : ${demoKey.token}  — revoked when the demo ends; try: curl -H "Authorization: Bearer $KEY" ${apiUrl}/v1/plans`);
     say(`                     your own keys: ./novacron keys create --name NAME --role viewer|operator|admin`);
-    say(`  QuestDB console  : http://${config.questdb.host}:${config.questdb.httpPort}  (try: select * from ${vmTable} limit 10)`);
-    say(`  stop the stack   : ./novacron stack down`);
+    say(`  QuestDB console  : http://${config.questdb.host}:${config.questdb.httpPort}  try: select vm_id, avg(cpu_used_cores) from ${vmTable} sample by 1h`);
+    say(`                     or: select * from ${hostTable} latest on ts partition by host_id`);
+    say(`  Grafana          : dashboards over these tables in grafana/ (README.md, "Grafana"); set a dashboard's table prefix to ${config.questdb.tablePrefix || '(empty)'}`);
+    say(`  metrics          : ${apiUrl}/metrics; the long-running commands serve their own: agent :${config.agent.metricsPort}, worker :${config.worker.metricsPort}, planner (plan --every) :${config.planner.metricsPort}, executor :${config.executor.metricsPort} (docs/operations.md)`);
+    if (clean) say(`  after the demo   : --clean removes its topics ${config.kafka.topicPrefix}.* and tables ${config.questdb.tablePrefix}* (plans stay in PostgreSQL)`);
+    else {
+      say(`  after the demo   : its data stays (topics ${config.kafka.topicPrefix}.*, tables ${config.questdb.tablePrefix}*) until the next demo or --clean;`);
+      say(`                     to browse it: NOVACRON_TABLE_PREFIX=${config.questdb.tablePrefix} ./novacron serve, and a key from ./novacron keys create`);
+    }
+    say(`  stop the stack   : ./novacron stack down (the data stays on disk under ${config.homeDir})`);
     if (serveSeconds > 0) {
       say(`\nAPI stays up for ${serveSeconds} s (Ctrl-C to end sooner).`);
       await new Promise<void>((resolve) => {
@@ -137,8 +166,23 @@ export async function demoCommand(argv: string[], baseConfig: Config, log: Logge
     if (demoKey) await revokeApiKey(pool, demoKey.key.id).catch(() => undefined);
     await api?.close().catch(() => undefined);
     await worker?.stop().catch(() => undefined);
-    await bus.deleteTopics(Object.values(topics)).catch(() => undefined);
+    if (clean) {
+      await bus.deleteTopics(Object.values(topics)).catch(() => undefined);
+      await dropSampleTables(config, questdb).catch(() => undefined);
+      rmSync(join(config.homeDir, LAST_RUN_FILE), { force: true });
+      say(`demo: --clean removed topics ${config.kafka.topicPrefix}.* and tables ${config.questdb.tablePrefix}*`);
+    }
     await questdb.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
+  }
+}
+
+/** The topics the previous demo left (none when it ran with --clean or never ran). */
+function lastRunTopics(config: Config): string[] {
+  try {
+    const last = JSON.parse(readFileSync(join(config.homeDir, LAST_RUN_FILE), 'utf8')) as { topics?: unknown };
+    return Array.isArray(last.topics) ? last.topics.filter((t): t is string => typeof t === 'string' && t.startsWith('novacron-demo-')) : [];
+  } catch {
+    return [];
   }
 }

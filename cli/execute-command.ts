@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { dryRunPlan, executionEvents, listExecutions, loadExecution, transitionPlan, type ActionOutcome, type PlanState } from '../actuators/index.ts';
-import { createPgPool, migrate, NovaError, questdbPgUrl, QuestDbClient, type Config, type Logger } from '../core/index.ts';
+import { dryRunPlan, executionEvents, ExecutorMetrics, listExecutions, loadExecution, transitionPlan, type ActionOutcome, type PlanState } from '../actuators/index.ts';
+import { createPgPool, migrate, NovaError, questdbPgUrl, QuestDbClient, startMetricsServer, type Config, type Logger, type MetricsServer } from '../core/index.ts';
 import { loadPlan } from '../scheduler/index.ts';
 import { executorFor, questdbWorld } from './execution.ts';
 import { ALL_MIGRATIONS } from './migrations.ts';
@@ -16,7 +16,9 @@ export const EXECUTE_USAGE = `usage: ./novacron execute [--once] [--plan N] [--d
   --once        the same, but exit when nothing approved is left
   --plan N      run only plan N (it must be approved)
   --dry-run N   check plan N's actions against the live hypervisors, change nothing
-  --no-telemetry  do not read QuestDB (no forecast-band checks): for hosts without telemetry`;
+  --no-telemetry  do not read QuestDB (no forecast-band checks): for hosts without telemetry
+As a service it serves /metrics and /healthz on NOVACRON_EXECUTOR_METRICS_HOST:NOVACRON_EXECUTOR_METRICS_PORT
+(default 9467, 0 = off).`;
 
 export const PLANS_USAGE = `usage: ./novacron plans list [--state S] [--limit N]
        ./novacron plans show N
@@ -50,6 +52,7 @@ export async function executeCommand(argv: string[], config: Config, log: Logger
   const pool = createPgPool(config.databaseUrl);
   const questdb = values['no-telemetry'] ? undefined : new QuestDbClient(questdbPgUrl(config));
   const directory = hypervisorDirectory(config);
+  let server: MetricsServer | undefined;
   try {
     await migrate(pool, ALL_MIGRATIONS);
     if (values['dry-run'] !== undefined) {
@@ -62,7 +65,13 @@ export async function executeCommand(argv: string[], config: Config, log: Logger
       return report.blocked > 0 ? 1 : 0;
     }
     const abort = new AbortController();
-    const executor = executorFor({ config, pool, directory, log, signal: abort.signal, ...(questdb ? { world: questdbWorld(questdb, config) } : {}), onAction: (id, o) => say(outcomeLine(id, o)) });
+    const service = values.plan === undefined && !values.once;
+    const metrics = new ExecutorMetrics(pool, { processMetrics: service });
+    const executor = executorFor({ config, pool, directory, log, signal: abort.signal, ...(questdb ? { world: questdbWorld(questdb, config) } : {}), onAction: (id, o) => (metrics.observe(o), say(outcomeLine(id, o))) });
+    // Only the service listens: --once and --plan end before anyone would scrape them.
+    const { metricsHost: host, metricsPort: port } = config.executor;
+    // Listen before recovering: a taken port fails the command before it touches a plan.
+    if (service && port > 0) server = await startMetricsServer(metrics.registry, { host, port, portSetting: 'NOVACRON_EXECUTOR_METRICS_PORT' });
     void untilSignal().then(() => {
       say('execute: stopping after the running steps end (Ctrl-C again to force)');
       abort.abort();
@@ -80,10 +89,11 @@ export async function executeCommand(argv: string[], config: Config, log: Logger
       say(`execute: ran ${ran} plan(s)`);
       return 0;
     }
-    say('execute: running approved plans as they come (Ctrl-C to stop)');
+    say(`execute: running approved plans as they come (Ctrl-C to stop); ${server ? `metrics at ${server.url}` : '/metrics is off (NOVACRON_EXECUTOR_METRICS_PORT=0)'}`);
     await executor.serve();
     return 0;
   } finally {
+    await server?.close();
     await Promise.all([pool.end(), questdb?.close()]);
   }
 }

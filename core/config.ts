@@ -48,6 +48,12 @@ const ConfigSchema = z.object({
     httpPort: port,
     pgPort: port,
     ilpTcpPort: port,
+    /** PG-wire user (QuestDB's pg.user). */
+    pgUser: z.string().min(1),
+    /** PG-wire password when set in the environment; otherwise read from pgPasswordFile (core/questdb-secret.ts). */
+    pgPassword: z.string().min(1).optional(),
+    /** Where the local stack keeps the password it generated for its QuestDB (mode 0600). */
+    pgPasswordFile: z.string().min(1),
     /** Prepended to every table name: lets tests and demos keep their data apart. */
     tablePrefix: z.string().regex(/^[a-z0-9_]*$/, 'lower-case letters, digits and _ only'),
   }),
@@ -59,9 +65,22 @@ const ConfigSchema = z.object({
     rateLimitPerMinute: z.coerce.number().int().min(0).max(10_000_000),
     /** Largest request body the API reads, bytes (routes may take less). */
     bodyLimitBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024),
+    /** Longest age of a shared read answer (plans, hosts, VMs, anomalies, savings) served from memory, ms; 0 = none. */
+    readCacheMs: z.coerce.number().int().min(0).max(3_600_000),
+    /** Longest age of a cached VM forecast band, ms (used only when readCacheMs > 0). */
+    forecastCacheMs: z.coerce.number().int().min(0).max(3_600_000),
   }),
   /** The streams worker's Prometheus endpoint; port 0 turns it off. */
-  worker: z.object({ metricsHost: z.string(), metricsPort: z.coerce.number().int().min(0).max(65535) }),
+  worker: z.object({
+    metricsHost: z.string(),
+    metricsPort: z.coerce.number().int().min(0).max(65535),
+    /** Seconds between two rows a worker writes to the pipeline_stats table (Grafana's throughput and lag); 0 turns it off. */
+    statsSeconds: z.coerce.number().int().min(0).max(86_400),
+  }),
+  /** The planner's (`plan --every`) Prometheus endpoint and /healthz; port 0 turns it off. */
+  planner: z.object({ metricsHost: z.string(), metricsPort: z.coerce.number().int().min(0).max(65535) }),
+  /** The executor's (`execute`) Prometheus endpoint and /healthz; port 0 turns it off. */
+  executor: z.object({ metricsHost: z.string(), metricsPort: z.coerce.number().int().min(0).max(65535) }),
   anomaly: z.object({
     /** Samples a series must have before it may alarm (288 = one day of 5-minute samples). */
     probationSamples: z.coerce.number().int().min(0),
@@ -166,6 +185,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       httpPort: e.QUESTDB_HTTP_PORT ?? '9000',
       pgPort: e.QUESTDB_PG_PORT ?? '8812',
       ilpTcpPort: e.QUESTDB_ILP_PORT ?? '9009',
+      // The user name is not a secret; the password never has a default in code: the local stack
+      // generates one into pgPasswordFile, deployments set QUESTDB_PG_PASSWORD (docker-compose.yml requires it).
+      pgUser: e.QUESTDB_PG_USER ?? 'admin',
+      pgPassword: e.QUESTDB_PG_PASSWORD || undefined,
+      pgPasswordFile: absolute(e.QUESTDB_PG_PASSWORD_FILE ?? resolve(absolute(e.NOVACRON_HOME ?? '.novacron'), 'secrets', 'questdb-pg-password')),
       tablePrefix: e.NOVACRON_TABLE_PREFIX ?? '',
     },
     databaseUrl: e.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/novacron',
@@ -174,8 +198,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       port: e.NOVACRON_API_PORT ?? '8080',
       rateLimitPerMinute: e.NOVACRON_API_RATE_LIMIT ?? '6000',
       bodyLimitBytes: e.NOVACRON_API_BODY_LIMIT ?? String(1024 * 1024),
+      readCacheMs: e.NOVACRON_API_CACHE_MS ?? '2000',
+      forecastCacheMs: e.NOVACRON_API_FORECAST_CACHE_MS ?? '60000',
     },
-    worker: { metricsHost: e.NOVACRON_WORKER_METRICS_HOST ?? '127.0.0.1', metricsPort: e.NOVACRON_WORKER_METRICS_PORT ?? '9465' },
+    worker: { metricsHost: e.NOVACRON_WORKER_METRICS_HOST ?? '127.0.0.1', metricsPort: e.NOVACRON_WORKER_METRICS_PORT ?? '9465', statsSeconds: e.NOVACRON_PIPELINE_STATS_SECONDS ?? '10' },
+    // Next to the agent's 9464 and the worker's 9465, so one host can run every process.
+    planner: { metricsHost: e.NOVACRON_PLANNER_METRICS_HOST ?? '127.0.0.1', metricsPort: e.NOVACRON_PLANNER_METRICS_PORT ?? '9466' },
+    executor: { metricsHost: e.NOVACRON_EXECUTOR_METRICS_HOST ?? '127.0.0.1', metricsPort: e.NOVACRON_EXECUTOR_METRICS_PORT ?? '9467' },
     anomaly: {
       probationSamples: e.NOVACRON_ANOMALY_PROBATION ?? '288',
       minChange: e.NOVACRON_ANOMALY_MIN_CHANGE ?? '0.05',

@@ -1,7 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { NovaError } from '../core/index.ts';
+import { startMetricsServer, type MetricsServer } from '../core/index.ts';
 
 /** What the detector gauges read at scrape time (AnomalyStage has both). */
 export interface DetectorState {
@@ -63,33 +61,10 @@ export class WorkerMetrics {
   }
 }
 
-/** A listening /metrics endpoint. */
-export interface MetricsServer {
-  url: string;
-  close(): Promise<void>;
-}
+/** A listening /metrics endpoint (core's, shared by every long-running process). */
+export type { MetricsServer } from '../core/index.ts';
 
-/** Serves `registry` at GET /metrics on host:port (port 0: any free port, for tests). */
-export async function serveMetrics(registry: Registry, host: string, port: number): Promise<MetricsServer> {
-  const server: Server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
-      return;
-    }
-    registry.metrics().then(
-      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
-      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (cause: NodeJS.ErrnoException) => reject(new NovaError('METRICS_LISTEN_FAILED',
-      `cannot serve /metrics on ${host}:${port} (${cause.code ?? cause.message}); set NOVACRON_WORKER_METRICS_PORT to a free port, or 0 to turn it off`, { cause })));
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return {
-    url: `http://${shownHost}:${address.port}/metrics`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+/** Serves `registry` at GET /metrics (and /healthz) on host:port (port 0: any free port, for tests). */
+export function serveMetrics(registry: Registry, host: string, port: number): Promise<MetricsServer> {
+  return startMetricsServer(registry, { host, port, portSetting: 'NOVACRON_WORKER_METRICS_PORT' });
 }

@@ -44,7 +44,10 @@ export const DEFAULT_EXECUTOR_OPTIONS: Readonly<Omit<ExecutorOptions, 'owner'>> 
 /** How one action ended, with what it cost the executor beyond the hypervisor's own work. */
 export interface ActionOutcome {
   seq: number;
+  kind: ActionRow['kind'];
   state: 'succeeded' | 'failed' | 'rolled_back' | 'skipped' | 'approved';
+  /** The failure's code (a NovaError's, else EXECUTION_STEP_FAILED), when the step failed. */
+  errorCode?: string;
   reason: string;
   /** Wall time of the action, and of the hypervisor call inside it (migration), ms. */
   totalMs: number;
@@ -249,8 +252,8 @@ export class Executor {
   private async runStep(plan: ActionPlan, a: ActionRow): Promise<string | null> {
     const t0 = performance.now();
     let hypervisorMs = 0;
-    const done = (state: ActionOutcome['state'], reason: string) => {
-      this.deps.onAction?.(a.planId, { seq: a.seq, state, reason, totalMs: performance.now() - t0, hypervisorMs });
+    const done = (state: ActionOutcome['state'], reason: string, errorCode?: string) => {
+      this.deps.onAction?.(a.planId, { seq: a.seq, kind: a.kind, state, reason, totalMs: performance.now() - t0, hypervisorMs, ...(errorCode ? { errorCode } : {}) });
     };
     try {
       if (a.kind === 'power-off') return await this.powerOff(a, done);
@@ -266,7 +269,7 @@ export class Executor {
       const state = (await loadExecution(this.deps.pool, a.planId))!.actions[a.seq]!.state;
       if (state === 'running') await transitionAction(this.deps.pool, a.planId, a.seq, 'failed', this.o.owner, describeError(err), { finished: true, errorCode: code, error: describeError(err) });
       else if (state === 'approved') await transitionAction(this.deps.pool, a.planId, a.seq, 'skipped', this.o.owner, describeError(err), { finished: true, errorCode: code, error: describeError(err) });
-      done('failed', describeError(err));
+      done('failed', describeError(err), code);
       return `step ${a.seq} failed: ${describeError(err)}`;
     }
   }

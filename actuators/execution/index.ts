@@ -12,6 +12,7 @@ export {
   runningActions,
   withPlanLock,
   actionStateCounts,
+  executionStateCounts,
   type ActionRow,
   type ExecutionRow,
   type ExecutionEvent,
@@ -19,3 +20,4 @@ export {
 export { DEFAULT_LIMITS, checkLimits, insideWindow, RunningSlots, type ExecutionLimits, type MaintenanceWindow, type MigrationSlot } from './limits.ts';
 export { AUTOMATION_LEVELS, DEFAULT_AUTOMATION, automationOf, autoApprovable, type AutomationLevel, type AutomationPolicy } from './automation.ts';
 export { Executor, DEFAULT_EXECUTOR_OPTIONS, type ExecutorDeps, type ExecutorOptions, type ActionOutcome, type WorldView } from './executor.ts';
+export { ExecutorMetrics } from './metrics.ts';

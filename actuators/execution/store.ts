@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { NovaError, type Migration, type PgPool } from '../../core/index.ts';
 import type { PlannedAction } from '../../scheduler/index.ts';
-import { ACTION_STATES, checkActionTransition, checkPlanTransition, type ActionState, type PlanState } from './states.ts';
+import { ACTION_STATES, checkActionTransition, checkPlanTransition, PLAN_STATES, type ActionState, type PlanState } from './states.ts';
 
 /**
  * Where execution state lives: one row per plan under execution and per action, every transition
@@ -347,6 +347,23 @@ export async function withPlanLock<T>(pool: PgPool, planId: number, fn: () => Pr
     }
   } finally {
     client.release();
+  }
+}
+
+/** How many plans and actions are in each state, fleet-wide (the executor's and planner's /metrics gauges). */
+export async function executionStateCounts(pool: PgPool): Promise<{ plans: Record<PlanState, number>; actions: Record<ActionState, number> }> {
+  const plans = Object.fromEntries(PLAN_STATES.map((s) => [s, 0])) as Record<PlanState, number>;
+  const actions = Object.fromEntries(ACTION_STATES.map((s) => [s, 0])) as Record<ActionState, number>;
+  try {
+    const [p, a] = await Promise.all([
+      pool.query<{ state: PlanState; n: string }>('select state, count(*) n from plan_executions group by state'),
+      pool.query<{ state: ActionState; n: string }>('select state, count(*) n from action_executions group by state'),
+    ]);
+    for (const row of p.rows) if (row.state in plans) plans[row.state] = Number(row.n);
+    for (const row of a.rows) if (row.state in actions) actions[row.state] = Number(row.n);
+    return { plans, actions };
+  } catch (err) {
+    throw storeError('count plans and actions by state', err);
   }
 }
 
