@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ACTION_STATES, PLAN_STATES, type ActionState, type ExecutionEvent, type ExecutionRow, type PlanState } from '../actuators/index.ts';
 import { hasCode, NovaError } from '../core/index.ts';
-import type { ActionPlan } from '../scheduler/index.ts';
+import type { PlanReadOptions, RightsizingPage, StoredPlan } from '../scheduler/index.ts';
 import { actorOf } from './auth.ts';
-import { errorResponses, idParams, planProperties, reasonSchema } from './schemas.ts';
+import { costSchema, errorResponses, idParams, MAX_OFFSET, planProperties, reasonSchema } from './schemas.ts';
 
 /** One plan under execution, as listed: its state and how many of its actions are in each state. */
 export interface PlanSummary {
@@ -18,12 +18,29 @@ export interface PlanSummary {
 /** What the plan routes call: the scheduler's plan store and the executor's state store. */
 export interface PlansPort {
   list(opts: { states?: readonly PlanState[]; limit: number; beforePlanId?: number }): Promise<PlanSummary[]>;
-  load(id: number): Promise<(ActionPlan & { id: number }) | null>;
+  load(id: number, opts?: PlanReadOptions): Promise<StoredPlan | null>;
+  /** A page of the plan's rightsizing recommendations (of one action when given); null when there is no such plan. */
+  rightsizing(id: number, page: { limit: number; offset: number; action?: RightsizingAction }): Promise<RightsizingPage | null>;
   execution(id: number): Promise<ExecutionRow | null>;
   events(id: number): Promise<ExecutionEvent[]>;
   /** Moves the plan to `to` if its state is one of `expect`; returns the state it left. */
   transition(id: number, to: PlanState, actor: string, reason: string, expect: readonly PlanState[]): Promise<PlanState>;
 }
+
+type RightsizingAction = RightsizingPage['recommendations'][number]['action'];
+const RIGHTSIZING_ACTIONS: readonly RightsizingAction[] = ['keep', 'downsize', 'upsize', 'switch', 'no-fit', 'insufficient-data'];
+
+/**
+ * How many rightsizing recommendations a plan document carries (GET /v1/plans/{id}, /v1/recommendations):
+ * the list has one per VM with history (~700 bytes each, 11 MB for 16k VMs), so the rest is paged
+ * from GET /v1/plans/{id}/rightsizing; the document's rightsizingTotal says how many there are.
+ */
+export const INLINE_RIGHTSIZING = 100;
+/** Largest page of GET /v1/plans/{id}/rightsizing. */
+export const MAX_RIGHTSIZING_PAGE = 1000;
+
+/** A stored plan's JSON (without its execution), per plan object: see GET /v1/plans/{id}. */
+const serializedPlans = new WeakMap<object, string>();
 
 /** Largest page of GET /v1/plans. */
 export const MAX_PLAN_PAGE = 200;
@@ -84,7 +101,7 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
 
   // A plan with no execution row: unknown, or stored without being proposed for execution.
   const missing = async (id: number): Promise<never> => {
-    if (!(await plans.load(id))) throw notFound(id);
+    if (!(await plans.load(id, { rightsizingLimit: 0 }))) throw notFound(id);
     throw new NovaError('EXECUTION_PLAN_NOT_FOUND', `plan ${id} was stored but never proposed for execution (./novacron plan proposes the plans it makes), so it cannot be approved, rejected or executed`, { details: { planId: id } });
   };
 
@@ -157,23 +174,58 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
         ...errorResponses(404),
       },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const { id } = req.params as { id: number };
-    const plan = await plans.load(id);
+    const plan = await plans.load(id, { rightsizingLimit: INLINE_RIGHTSIZING });
     if (!plan) throw notFound(id);
     const [exec, events] = await Promise.all([plans.execution(id), plans.events(id)]);
-    return {
-      ...plan,
-      createdAt: iso(plan.createdAt),
-      execution: exec && {
-        state: exec.state,
-        reason: exec.reason,
-        createdAt: iso(exec.createdAt),
-        updatedAt: iso(exec.updatedAt),
-        actions: exec.actions.map((a) => ({ seq: a.seq, state: a.state, kind: a.kind, wave: a.wave, attempts: a.attempts, errorCode: a.errorCode, error: a.error, startedAt: iso(a.startedAt), finishedAt: iso(a.finishedAt), seconds: a.seconds, owner: a.owner })),
-        events: events.map((e) => ({ seq: e.seq, from: e.fromState, to: e.toState, actor: e.actor, reason: e.reason, at: iso(e.at) })),
-      },
+    const execution = exec && {
+      state: exec.state,
+      reason: exec.reason,
+      createdAt: iso(exec.createdAt),
+      updatedAt: iso(exec.updatedAt),
+      actions: exec.actions.map((a) => ({ seq: a.seq, state: a.state, kind: a.kind, wave: a.wave, attempts: a.attempts, errorCode: a.errorCode, error: a.error, startedAt: iso(a.startedAt), finishedAt: iso(a.finishedAt), seconds: a.seconds, owner: a.owner })),
+      events: events.map((e) => ({ seq: e.seq, from: e.fromState, to: e.toState, actor: e.actor, reason: e.reason, at: iso(e.at) })),
     };
+    // The stored plan never changes (~0.5 MB of JSON at 2,000 hosts): serialized once per plan
+    // object the port hands out (the port keeps recent plans), and only the execution per request.
+    let planJson = serializedPlans.get(plan);
+    if (planJson === undefined) serializedPlans.set(plan, (planJson = JSON.stringify({ ...plan, createdAt: iso(plan.createdAt) })));
+    return reply.type('application/json; charset=utf-8').send(`${planJson.slice(0, -1)},"execution":${JSON.stringify(execution)}}`);
+  });
+
+  app.get('/v1/plans/:id/rightsizing', {
+    config: { role: 'viewer' },
+    schema: {
+      summary: `A page of the plan's rightsizing recommendations, in the plan's order (on-prem VMs by id, then cloud VMs); a plan document carries the first ${INLINE_RIGHTSIZING}`,
+      params: idParams,
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          action: { type: 'string', enum: [...RIGHTSIZING_ACTIONS], description: 'only recommendations of this action' },
+          limit: { type: 'integer', minimum: 1, maximum: MAX_RIGHTSIZING_PAGE, default: 100 },
+          offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 },
+        },
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            planId: { type: 'integer' }, total: { type: 'integer', description: 'recommendations matching (all pages)' },
+            limit: { type: 'integer' }, offset: { type: 'integer' },
+            recommendations: costSchema.properties.rightsizing,
+          },
+        },
+        ...errorResponses(404),
+      },
+    },
+  }, async (req) => {
+    const { id } = req.params as { id: number };
+    const q = req.query as { action?: RightsizingAction; limit: number; offset: number };
+    const page = await plans.rightsizing(id, { limit: q.limit, offset: q.offset, ...(q.action ? { action: q.action } : {}) });
+    if (!page) throw notFound(id);
+    return { planId: id, total: page.total, limit: q.limit, offset: q.offset, recommendations: page.recommendations };
   });
 
   const mutation = (summary: string, body: object, ok: 200 | 202) => ({

@@ -113,6 +113,7 @@ test('the API serves shared reads from memory within the TTL, and a write throug
       list: async () => [{ planId: latest.id, state, reason: 'r', createdAt: new Date(0), updatedAt: new Date(0), actions: { proposed: 1 } as never }],
       load: async (id) => (id === latest.id ? latest : null),
       execution: async () => null,
+      rightsizing: async () => null,
       events: async () => [],
       transition: async () => { const from = state; state = 'approved'; return from; },
     },

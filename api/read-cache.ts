@@ -122,6 +122,7 @@ export const CACHED_READ_ROUTES: Readonly<Record<string, 'read' | 'forecast'>> =
   '/v1/recommendations': 'read',
   '/v1/plans': 'read',
   '/v1/plans/:id': 'read',
+  '/v1/plans/:id/rightsizing': 'read',
   '/v1/anomalies': 'read',
   '/v1/savings': 'read',
   '/v1/vms/:vmId/forecast': 'forecast',

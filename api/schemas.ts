@@ -121,4 +121,5 @@ export const planProperties = {
   violations: { type: 'array', items: { type: 'object', additionalProperties: true } },
   deferred: { type: 'array', description: 'moves left for a later plan (over the migration budget)', items: { type: 'object', additionalProperties: true } },
   cost: costSchema,
+  rightsizingTotal: { type: 'integer', description: 'how many rightsizing recommendations the plan has: cost.rightsizing holds the first 100, GET /v1/plans/{id}/rightsizing pages through them all' },
 } as const;

@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySche
 import swagger from '@fastify/swagger';
 import type { Logger } from '../core/index.ts';
 import { NovaError } from '../core/index.ts';
-import type { ActionPlan, PlacementOutcome, VmPlacementRequest } from '../scheduler/index.ts';
+import type { PlacementOutcome, PlanReadOptions, StoredPlan, VmPlacementRequest } from '../scheduler/index.ts';
 import { apiLogger, authHook, DEFAULT_KEY_CACHE_MS, KeyVerifier } from './auth.ts';
 import { errorHandler } from './errors.ts';
 import { refuseNonFinite } from './finite.ts';
@@ -13,7 +13,7 @@ import { DEFAULT_RATE_LIMIT_PER_MINUTE, registerRateLimit } from './rate-limit.t
 import { registerKeyRoutes } from './key-routes.ts';
 import { DEFAULT_FORECAST_CACHE_MS, registerReadCache } from './read-cache.ts';
 import type { ApiKeyStore } from './keys.ts';
-import { registerPlanRoutes, type PlansPort } from './plans.ts';
+import { INLINE_RIGHTSIZING, registerPlanRoutes, type PlansPort } from './plans.ts';
 import { registerFleetRoutes, type FleetReads } from './fleet-routes.ts';
 import { registerWhoamiRoute } from './whoami.ts';
 import { registerReviewPage } from './review-page/serve.ts';
@@ -21,7 +21,7 @@ import { cloudNameSchema, entityIdSchema, errorResponses, errorSchema, LIMITS, M
 
 /** What the routes read; the composition root wires these to PostgreSQL and the servers. */
 export interface ApiDeps {
-  latestPlan(): Promise<(ActionPlan & { id: number }) | null>;
+  latestPlan(opts?: PlanReadOptions): Promise<StoredPlan | null>;
   listHosts(): Promise<object[]>;
   dryRunsForPlan(planId: number): Promise<object[]>;
   /** Decides where a new VM goes (on-prem host or cloud offer) against the current inventory. */
@@ -165,7 +165,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       },
     },
   }, async (req) => {
-    const plan = await deps.latestPlan();
+    const plan = await deps.latestPlan({ rightsizingLimit: INLINE_RIGHTSIZING });
     if (!plan) throw new NovaError('PLAN_NOT_FOUND', 'no plan has been made yet; run the scheduler (e.g. ./novacron demo)');
     const { include } = req.query as { include: 'actions' | 'summary' };
     const base = { ...plan, createdAt: new Date(plan.createdAt).toISOString() };

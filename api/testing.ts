@@ -47,6 +47,7 @@ export function stubDeps(overrides: Partial<ApiDeps> = {}): ApiDeps & { placemen
     plans: {
       list: async () => [],
       load: async () => null,
+      rightsizing: async () => null,
       execution: async () => null,
       events: async () => [],
       transition: async () => 'proposed',

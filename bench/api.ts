@@ -16,11 +16,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { createBus, createLogger, createPgPool, databaseName, describeError, ensureDatabase, loadConfig, maintenanceUrl, migrate, questdbPgUrl, QuestDbClient, topicsFor } from '../core/index.ts';
+import { createBus, createLogger, createPgPool, databaseName, describeError, dropDatabase, ensureDatabase, freePort, loadConfig, migrate, questdbPgUrl, QuestDbClient, topicsFor } from '../core/index.ts';
 import { ALL_MIGRATIONS } from '../cli/migrations.ts';
 import { dropSampleTables, ensureSampleTables } from '../streams/index.ts';
-import { startServe, freePort } from './api/api-process.ts';
+import { startServe } from './api/api-process.ts';
 import type { LoadRequest, LoadResult } from './api/load-child.ts';
 import { benchRoutes, type BenchRoute } from './api/routes.ts';
 import { seedFleet } from './api/seed.ts';
@@ -101,22 +100,15 @@ const children = new Children();
 const logDir = mkdtempSync(join(tmpdir(), 'bench-api-'));
 let interrupted = false;
 
-async function dropDatabase(): Promise<void> {
-  const admin = new pg.Client({ connectionString: maintenanceUrl(dbUrl) });
-  await admin.connect();
-  try {
-    await admin.query(`drop database if exists "${databaseName(dbUrl)}" with (force)`);
-  } finally {
-    await admin.end();
-  }
+// Ctrl-C, or a supervisor's kill: either way nothing of the run is left behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    say(`\nbench:api: ${signal}; stopping child processes, removing the database, tables and topic …`);
+    void children.shutdown().finally(() => questdb.close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143)));
+  });
 }
-
-process.on('SIGINT', () => {
-  if (interrupted) return;
-  interrupted = true;
-  say('\nbench:api: interrupted; stopping child processes, removing the database, tables and topic …');
-  void children.shutdown().finally(() => questdb.close().finally(() => process.exit(130)));
-});
 
 interface RouteResult {
   route: BenchRoute;
@@ -152,7 +144,7 @@ async function main(): Promise<number> {
 
   // Stores.
   if (!(await ensureDatabase(dbUrl))) throw new Error(`could not create database ${databaseName(dbUrl)}`);
-  children.onCleanup('database', dropDatabase);
+  children.onCleanup('database', () => dropDatabase(dbUrl));
   children.onCleanup('QuestDB tables', () => dropSampleTables(config, questdb));
   children.onCleanup('anomalies topic', () => createBus(config, createLogger('bench-api', 'error')).deleteTopics([topicsFor(config).anomalies]));
   const pool = createPgPool(dbUrl);

@@ -4,17 +4,39 @@ import { FORECAST_MODEL_NAME } from './planning-cycle.ts';
 import { ANOMALY_TABLE, SAMPLE_TABLES } from '../streams/index.ts';
 import { NovaError, type Config, type Logger, type MessageBus, type PgPool, type QuestDbClient } from '../core/index.ts';
 import { actionStateCounts, dryRunsForPlan, executionEvents, listExecutions, loadExecution, transitionPlan } from '../actuators/index.ts';
-import { latestPlan, listHosts, loadCatalogFile, loadPlan, PlacementState, placeRequest, type HostInventory, type InstanceCatalog } from '../scheduler/index.ts';
+import { listHosts, loadCatalogFile, loadPlan, rightsizingPage, PlacementState, placeRequest, type HostInventory, type InstanceCatalog, type PlanReadOptions, type StoredPlan } from '../scheduler/index.ts';
+
+/** Stored plans read lately, by id and read options: a stored plan never changes (its execution state lives apart). */
+const PLAN_MEMO_ENTRIES = 32;
 
 /** The plan routes' port: the scheduler's plan store and the executor's state store. */
 export function plansPort(pool: PgPool): PlansPort {
+  // A plan document is ~0.5 MB at 2,000 hosts (loadAfter, actions): reading and parsing it again
+  // for every cache period of every URL that shows it was most of what GET /v1/plans/{id} cost.
+  const memo = new Map<string, Promise<StoredPlan | null>>();
+  const loadMemo = (id: number, opts?: PlanReadOptions): Promise<StoredPlan | null> => {
+    const key = `${id}:${opts?.rightsizingLimit ?? 'all'}`;
+    const hit = memo.get(key);
+    if (hit) {
+      memo.delete(key);
+      memo.set(key, hit); // most recently used last
+      return hit;
+    }
+    const loading = loadPlan(pool, id, opts);
+    memo.set(key, loading);
+    // Unknown plans and failed reads are not kept: the plan may be saved next, the store may come back.
+    loading.then((plan) => { if (!plan) memo.delete(key); }, () => memo.delete(key));
+    if (memo.size > PLAN_MEMO_ENTRIES) memo.delete(memo.keys().next().value!);
+    return loading;
+  };
   return {
     list: async (opts) => {
       const rows = await listExecutions(pool, opts);
       const counts = await actionStateCounts(pool, rows.map((r) => r.planId));
       return rows.map((r) => ({ ...r, actions: counts.get(r.planId)! }));
     },
-    load: (id) => loadPlan(pool, id),
+    load: loadMemo,
+    rightsizing: (id, page) => rightsizingPage(pool, id, page),
     execution: (id) => loadExecution(pool, id),
     events: (id) => executionEvents(pool, id),
     transition: (id, to, actor, reason, expect) => transitionPlan(pool, id, to, actor, reason, expect),
@@ -181,7 +203,6 @@ export async function stateCounts(pool: PgPool): Promise<StateCounts> {
   return { plans: byState(plans.rows), actions: byState(actions.rows) };
 }
 
-/** Wires the API's reads to PostgreSQL, and its readiness checks to every server it depends on. */
 /** The API's limits and table prefix as the configuration sets them (serve and demo alike). */
 export function apiOptionsFrom(config: Config): ApiWiringOptions {
   return {
@@ -190,12 +211,14 @@ export function apiOptionsFrom(config: Config): ApiWiringOptions {
   };
 }
 
+/** Wires the API's reads to PostgreSQL, and its readiness checks to every server it depends on. */
 export function apiDeps(pool: PgPool, questdb: QuestDbClient, bus: MessageBus, logger: Logger, cloudCatalogPath?: string, options: ApiWiringOptions = {}): ApiDeps {
   let catalog: Promise<InstanceCatalog> | undefined;
   // The host inventory is read whole and paged in memory: one PostgreSQL read per TTL, however many pages are asked.
   const hostList = new ReadCache<HostInventory[]>(options.readCacheMs ?? 0);
+  const plans = plansPort(pool);
   return {
-    plans: plansPort(pool),
+    plans,
     fleet: fleetReads(pool, questdb, options.tablePrefix, options.readCacheMs ?? 0),
     ...(options.readCacheMs !== undefined ? { readCacheMs: options.readCacheMs } : {}),
     ...(options.forecastCacheMs !== undefined ? { forecastCacheMs: options.forecastCacheMs } : {}),
@@ -215,7 +238,11 @@ export function apiDeps(pool: PgPool, questdb: QuestDbClient, bus: MessageBus, l
       return placeRequest(state, request, catalog ? await catalog : undefined);
     },
     logger,
-    latestPlan: () => latestPlan(pool),
+    // The newest id is one index lookup; the plan itself is read once (plans never change once stored).
+    latestPlan: async (opts) => {
+      const newest = await pool.query<{ id: string | null }>('select max(id) id from plans');
+      return newest.rows[0]?.id ? plans.load(Number(newest.rows[0].id), opts) : null;
+    },
     listHosts: () => hostList.get('hosts', () => listHosts(pool)),
     dryRunsForPlan: (planId) => dryRunsForPlan(pool, planId),
     // Run by the API's background readiness checker (every few seconds), never per request.

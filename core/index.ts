@@ -5,10 +5,11 @@ export type { MessageBus, BusProducer, BusConsumer, BatchHandler, IncomingBatch,
 export { KafkaJsBus } from './kafkajs-bus.ts';
 export { QuestDbClient, createIlpSender, questdbPgUrl, questdbTable } from './questdb.ts';
 export { ensureQuestdbPassword, questdbPassword } from './questdb-secret.ts';
-export { createPgPool, ensureDatabase, postgresReachable, databaseName, maintenanceUrl, migrate, type Migration, type PgPool } from './postgres.ts';
+export { createPgPool, ensureDatabase, dropDatabase, postgresReachable, databaseName, maintenanceUrl, migrate, type Migration, type PgPool } from './postgres.ts';
 export { createBus } from './compose.ts';
 export { seededRandom, gaussian } from './random.ts';
 export { xmlEscape } from './xml.ts';
 export { parseDomStatsRaw, type RawDomainStats } from './libvirt-domstats.ts';
 export { isAlive } from './process-alive.ts';
 export { startMetricsServer, type HealthReport, type MetricsServer, type MetricsServerOptions } from './metrics-server.ts';
+export { freePort } from './free-port.ts';

@@ -58,6 +58,17 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   }
 }
 
+/** Drops the database named in the URL if it exists, even with connections left open (tests, benchmarks). */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: maintenanceUrl(databaseUrl), connectionTimeoutMillis: 5000 });
+  await admin.connect();
+  try {
+    await admin.query(`drop database if exists "${databaseName(databaseUrl)}" with (force)`);
+  } finally {
+    await admin.end();
+  }
+}
+
 export interface Migration {
   id: string;
   sql: string;

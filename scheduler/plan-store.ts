@@ -1,5 +1,7 @@
 import { NovaError, type Migration, type PgPool } from '../core/index.ts';
 import { echoPolicy } from './plan-report.ts';
+import type { PlanCost } from './cost/plan-cost.ts';
+import type { RightsizingRecommendation } from './cost/rightsizing.ts';
 import type { ActionPlan, ConsolidationPolicy, FleetSnapshot, HostLoad, MigrateAction, PlannedAction, PowerOffAction } from './types.ts';
 
 /** PostgreSQL schema of plans, their actions and the host inventory; apply with core's migrate(). */
@@ -52,7 +54,39 @@ export const SCHEDULER_MIGRATIONS: readonly Migration[] = Object.freeze([
       alter table plans add column explanation jsonb;
       alter table plan_actions add column details jsonb;`,
   },
+  {
+    // A plan's rightsizing recommendations, one row each: there is one per VM with history (16k
+    // rows, ~11 MB of JSON, for a 16k-VM fleet), so they cannot live in plans.explanation, which
+    // every read of the plan parses whole. Plans saved before keep theirs in the explanation.
+    id: 'scheduler-004',
+    sql: `
+      create table plan_rightsizing (
+        plan_id bigint not null references plans on delete cascade,
+        seq int not null,
+        vm_id text not null,
+        action text not null,
+        recommendation jsonb not null,
+        primary key (plan_id, seq)
+      );
+      -- How many rows the plan has there: counting 16k index entries per read of a plan cost 60-100 ms.
+      alter table plans add column rightsizing_total int;`,
+  },
 ]);
+
+/** What a plan read includes of its rightsizing list (one entry per VM with history). */
+export interface PlanReadOptions {
+  /** At most this many recommendations, in stored order (default: all). */
+  rightsizingLimit?: number;
+}
+
+/** A stored plan as read; with a rightsizingLimit, `rightsizingTotal` says how long the whole list is (when it has a cost section). */
+export type StoredPlan = ActionPlan & { id: number; rightsizingTotal?: number };
+
+/** One page of a plan's rightsizing recommendations, optionally of one action. */
+export interface RightsizingPage {
+  recommendations: RightsizingRecommendation[];
+  total: number;
+}
 
 /** Plan fields stored together in plans.explanation. */
 const EXPLANATION_FIELDS = ['waves', 'expectedSavings', 'risk', 'violations', 'deferred', 'budget', 'cost'] as const;
@@ -84,11 +118,21 @@ export async function savePlan(pool: PgPool, plan: ActionPlan): Promise<number> 
   try {
     await client.query('begin');
     const inserted = await client.query<{ id: string }>(
-      `insert into plans (created_at, policy, hosts_before, hosts_after, hosts_saved, unplaced, load_after, explanation)
-       values ($1, $2, $3, $4, $5, $6, $7, $8) returning id`,
-      [new Date(plan.createdAt), JSON.stringify(plan.policy), plan.hostsBefore, plan.hostsAfter, plan.hostsSaved, JSON.stringify(plan.unplaced), JSON.stringify(plan.loadAfter), pick(plan, EXPLANATION_FIELDS)],
+      `insert into plans (created_at, policy, hosts_before, hosts_after, hosts_saved, unplaced, load_after, explanation, rightsizing_total)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id`,
+      // The rightsizing list goes to its own table (scheduler-004); the rest of the cost section stays.
+      [new Date(plan.createdAt), JSON.stringify(plan.policy), plan.hostsBefore, plan.hostsAfter, plan.hostsSaved, JSON.stringify(plan.unplaced), JSON.stringify(plan.loadAfter),
+        pick(plan.cost ? { ...plan, cost: { ...plan.cost, rightsizing: [] } } : plan, EXPLANATION_FIELDS), plan.cost?.rightsizing.length ?? null],
     );
     const id = Number(inserted.rows[0]!.id);
+    const rightsizing = plan.cost?.rightsizing ?? [];
+    if (rightsizing.length > 0) {
+      await client.query(
+        `insert into plan_rightsizing (plan_id, seq, vm_id, action, recommendation)
+         select $1::bigint, * from unnest($2::int[], $3::text[], $4::text[], $5::jsonb[])`,
+        [id, rightsizing.map((_, i) => i), rightsizing.map((r) => r.vmId), rightsizing.map((r) => r.action), rightsizing.map((r) => JSON.stringify(r))],
+      );
+    }
     if (plan.actions.length > 0) {
       // One statement for all actions: a plan for a large fleet is thousands of rows.
       const col = <T>(f: (a: PlannedAction) => T) => plan.actions.map(f);
@@ -130,6 +174,8 @@ interface PlanRow {
   unplaced: string[];
   load_after: HostLoad[];
   explanation: Partial<Pick<ActionPlan, (typeof EXPLANATION_FIELDS)[number]>> | null;
+  /** Rows in plan_rightsizing; null for plans saved before scheduler-004 (theirs are in the explanation). */
+  rightsizing_total: number | null;
 }
 
 interface ActionRow {
@@ -145,12 +191,16 @@ interface ActionRow {
 }
 
 /** The most recently saved plan with its actions in order, or null when none was saved. */
-export async function latestPlan(pool: PgPool): Promise<(ActionPlan & { id: number }) | null> {
-  return loadPlan(pool);
+export async function latestPlan(pool: PgPool, opts: PlanReadOptions = {}): Promise<StoredPlan | null> {
+  return loadPlan(pool, undefined, opts);
 }
 
-/** Plan `id` (the latest when absent) with its actions in order, or null when there is none. */
-export async function loadPlan(pool: PgPool, id?: number): Promise<(ActionPlan & { id: number }) | null> {
+/**
+ * Plan `id` (the latest when absent) with its actions in order, or null when there is none. With
+ * `opts.rightsizingLimit`, its cost section's rightsizing list is cut to that many and
+ * `rightsizingTotal` gives the whole list's length (rightsizingPage reads the rest).
+ */
+export async function loadPlan(pool: PgPool, id?: number, opts: PlanReadOptions = {}): Promise<StoredPlan | null> {
   const client = await connect(pool);
   try {
     // One snapshot for both reads, so a concurrent save cannot pair a plan with foreign actions.
@@ -162,6 +212,7 @@ export async function loadPlan(pool: PgPool, id?: number): Promise<(ActionPlan &
       return null;
     }
     const actions = await client.query<ActionRow>('select * from plan_actions where plan_id = $1 order by seq', [row.id]);
+    const rightsizing = row.explanation?.cost ? await readRightsizing(client, row, row.explanation.cost, opts) : undefined;
     await client.query('commit');
     return {
       id: Number(row.id),
@@ -175,12 +226,64 @@ export async function loadPlan(pool: PgPool, id?: number): Promise<(ActionPlan &
       loadAfter: row.load_after.map((l) => ({ hostId: l.hostId, cpuCores: l.cpuCores, memBytes: l.memBytes, cpuCapacity: l.cpuCapacity, memCapacity: l.memCapacity, vmCount: l.vmCount })),
       unplaced: row.unplaced,
       ...(row.explanation ?? {}),
+      ...(rightsizing ? { cost: rightsizing.cost, ...(opts.rightsizingLimit !== undefined ? { rightsizingTotal: rightsizing.total } : {}) } : {}),
     };
   } catch (cause) {
     await client.query('rollback').catch(() => undefined);
     throw storeError(id === undefined ? 'read the latest plan' : `read plan ${id}`, cause);
   } finally {
     client.release();
+  }
+}
+
+type Queryable = Pick<PgPool, 'query'>;
+
+/** The stored cost section with its rightsizing list (from plan_rightsizing, or the explanation for plans saved before it). */
+async function readRightsizing(client: Queryable, row: PlanRow, stored: PlanCost, opts: PlanReadOptions): Promise<{ cost: PlanCost; total: number }> {
+  const limit = opts.rightsizingLimit;
+  if (row.rightsizing_total === null) {
+    const all = stored.rightsizing ?? [];
+    return { cost: { ...stored, rightsizing: limit === undefined ? all : all.slice(0, limit) }, total: all.length };
+  }
+  const rows = limit === 0 ? [] : (await client.query<{ recommendation: RightsizingRecommendation }>(
+    `select recommendation from plan_rightsizing where plan_id = $1 order by seq${limit === undefined ? '' : ' limit $2'}`,
+    limit === undefined ? [row.id] : [row.id, limit],
+  )).rows;
+  return { cost: { ...stored, rightsizing: rows.map((r) => echoRecommendation(r.recommendation)) }, total: row.rightsizing_total };
+}
+
+/** jsonb reorders keys: rebuild a recommendation in the order the planner makes its fields. */
+function echoRecommendation(r: RightsizingRecommendation): RightsizingRecommendation {
+  const out: Record<string, unknown> = {};
+  for (const k of RECOMMENDATION_FIELDS) if (k in r) out[k] = r[k];
+  for (const k of Object.keys(r)) if (!(k in out)) out[k] = (r as unknown as Record<string, unknown>)[k];
+  return out as unknown as RightsizingRecommendation;
+}
+const RECOMMENDATION_FIELDS = ['vmId', 'location', 'action', 'basis', 'cpuDemandCores', 'memDemandBytes', 'current', 'recommended', 'currentInstance', 'recommendedInstance', 'monthlySavings', 'reason'] as const;
+
+/** A page of plan `planId`'s rightsizing recommendations in stored order, of one action when given; null when there is no such plan. */
+export async function rightsizingPage(pool: PgPool, planId: number, page: { limit: number; offset: number; action?: RightsizingRecommendation['action'] }): Promise<RightsizingPage | null> {
+  try {
+    const plan = await pool.query<{ cost: PlanCost | null; rightsizing_total: number | null }>(`select explanation->'cost' cost, rightsizing_total from plans where id = $1`, [planId]);
+    if (plan.rows.length === 0) return null;
+    const { cost, rightsizing_total: total } = plan.rows[0]!;
+    if (total === null) {
+      const legacy = cost?.rightsizing ?? [];
+      const matching = page.action ? legacy.filter((r) => r.action === page.action) : legacy;
+      return { recommendations: matching.slice(page.offset, page.offset + page.limit), total: matching.length };
+    }
+    if (!page.action) {
+      // seq runs 0..total-1: a page is a range of the primary key, and the total is stored.
+      const rows = await pool.query<{ recommendation: RightsizingRecommendation }>(
+        'select recommendation from plan_rightsizing where plan_id = $1 and seq >= $2 order by seq limit $3', [planId, page.offset, page.limit]);
+      return { recommendations: rows.rows.map((r) => echoRecommendation(r.recommendation)), total };
+    }
+    const matching = await pool.query<{ n: string }>('select count(*) n from plan_rightsizing where plan_id = $1 and action = $2', [planId, page.action]);
+    const rows = await pool.query<{ recommendation: RightsizingRecommendation }>(
+      'select recommendation from plan_rightsizing where plan_id = $1 and action = $2 order by seq limit $3 offset $4', [planId, page.action, page.limit, page.offset]);
+    return { recommendations: rows.rows.map((r) => echoRecommendation(r.recommendation)), total: Number(matching.rows[0]!.n) };
+  } catch (cause) {
+    throw storeError(`read plan ${planId}'s rightsizing`, cause);
   }
 }
 

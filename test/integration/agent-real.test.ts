@@ -5,13 +5,12 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { PROJECT_ROOT, topicSpecs, type Config, type MessageBus } from '../../core/index.ts';
+import { PROJECT_ROOT, topicSpecs, type Config, type MessageBus, freePort } from '../../core/index.ts';
 import { AgentMetrics, HostAgent, SamplePublisher, VirshDomainReader, type StepReport } from '../../ingest/index.ts';
 import { decodeSamples, validateSample, type HostSample, type VmSample } from '../../schemas/index.ts';
 import { acquireRealHosts, type RealHosts } from '../../stack/index.ts';
@@ -81,13 +80,6 @@ function assertPlausibleVm(s: VmSample, hostId: string, memoryMiB: number): void
   for (const f of ['diskReadBps', 'diskWriteBps', 'netRxBps', 'netTxBps'] as const) assert.ok(Number.isFinite(s[f]) && s[f] >= 0, `${f} ${s[f]}`);
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('the host agent on a real libvirtd host', { skip }, () => {
   let withNic = '';

@@ -5,23 +5,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { PROJECT_ROOT, questdbTable } from '../../core/index.ts';
+import { PROJECT_ROOT, questdbTable, freePort } from '../../core/index.ts';
 import { dropSampleTables, SAMPLE_TABLES } from '../../streams/index.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { busFor, isolatedConfig, questdbFor } from './harness.ts';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('the demo leaves its data for looking at', () => {
   // Only the table prefix is taken from here: the demo names its own topics per run.

@@ -4,13 +4,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { proposeExecution, transitionPlan, writeTestNode } from '../../actuators/index.ts';
-import { migrate, PROJECT_ROOT, questdbTable } from '../../core/index.ts';
+import { migrate, PROJECT_ROOT, questdbTable, freePort } from '../../core/index.ts';
 import { SyntheticFleet } from '../../ingest/index.ts';
 import { savePlan, type ActionPlan, type PlannedAction } from '../../scheduler/index.ts';
 import { dropSampleTables, ensureSampleTables, QuestDbSampleStore, SAMPLE_TABLES } from '../../streams/index.ts';
@@ -20,13 +19,6 @@ import { isolatedConfig, questdbFor } from './harness.ts';
 
 const GiB = 2 ** 30;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** `node cli/main.ts <args>` with `env` on top of ours; output kept for assertion messages. */
 function run(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {

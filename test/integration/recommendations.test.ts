@@ -8,7 +8,7 @@ import { buildApi, createApiKey } from '../../api/index.ts';
 import { migrate, PROJECT_ROOT, questdbTable, topicsFor, topicSpecs, type PgPool } from '../../core/index.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { runFleet, SamplePublisher, SyntheticFleet } from '../../ingest/index.ts';
-import { loadCatalogFile, parseSnapshot, planFleet, planToJson, savePlan, snapshotToJson, type ActionPlan, type FleetSnapshot } from '../../scheduler/index.ts';
+import { loadCatalogFile, loadPlan, parseSnapshot, planFleet, planToJson, savePlan, snapshotToJson, type ActionPlan, type FleetSnapshot } from '../../scheduler/index.ts';
 import { dropSampleTables, ensureSampleTables, QuestDbSampleStore, SampleWorker } from '../../streams/index.ts';
 import { apiDeps } from '../../cli/api-deps.ts';
 import { runPlanningCycle } from '../../cli/planning-cycle.ts';
@@ -187,5 +187,46 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     const spec = (await call({ method: 'GET', url: '/openapi.json' })).json();
     const costDoc = spec.paths['/v1/recommendations'].get.responses['200'].content['application/json'].schema.properties.cost;
     assert.deepEqual(Object.keys(costDoc.properties), ['rightsizing', 'burstOut', 'repatriation', 'summary']);
+  });
+
+  it('a plan document carries the first 100 rightsizing recommendations; the rest are paged, filtered by action', async () => {
+    // One recommendation per VM with history: at fleet scale the list is megabytes, stored in rows of its own.
+    const GIB = 1024 ** 3;
+    const vms = Array.from({ length: 250 }, (_, i) => {
+      const busy = i % 5 === 0; // every fifth VM uses its size (keep), the rest a sliver of it (downsize)
+      const history = Array.from({ length: 48 }, (_, k) => (busy ? 3.5 : 0.3) + (k % 4) * 0.05);
+      return { vmId: `rs-${String(i).padStart(3, '0')}`, hostId: `rs-h${i % 25}`, cpuCores: history.at(-1)!, memBytes: 4 * GIB, vcpus: 4, cpuHistory: history, memUsedHistory: history.map((c) => (c / 4) * 3.5 * GIB) };
+    });
+    const made = planFleet({ takenAt: lastTs, hosts: Array.from({ length: 25 }, (_, h) => ({ hostId: `rs-h${h}`, cpuCores: 64, memBytes: 256 * GIB })), vms });
+    const all = made.cost!.rightsizing;
+    assert.equal(all.length, 250);
+    const id = await savePlan(pool, made);
+
+    const doc = (await call({ method: 'GET', url: `/v1/plans/${id}` })).json();
+    assert.equal(doc.rightsizingTotal, 250);
+    assert.deepEqual(doc.cost.rightsizing, all.slice(0, 100), 'the first 100, in the plan\'s order');
+    assert.deepEqual(doc.cost.summary, made.cost!.summary);
+    const latest = (await call({ method: 'GET', url: '/v1/recommendations' })).json();
+    assert.equal(latest.id, id);
+    assert.equal(latest.cost.rightsizing.length, 100);
+
+    const last = (await call({ method: 'GET', url: `/v1/plans/${id}/rightsizing?offset=200&limit=100` })).json();
+    assert.deepEqual({ total: last.total, n: last.recommendations.length }, { total: 250, n: 50 });
+    assert.deepEqual(last.recommendations, all.slice(200));
+    const downsizes = all.filter((r) => r.action === 'downsize');
+    assert.ok(downsizes.length > 0 && downsizes.length < 250, `${downsizes.length} downsizes`);
+    const filtered = (await call({ method: 'GET', url: `/v1/plans/${id}/rightsizing?action=downsize&limit=1000` })).json();
+    assert.deepEqual(filtered.recommendations, downsizes);
+    assert.equal(filtered.total, downsizes.length);
+
+    // Whole for the executor and the CLI: loading without a limit gives the plan as planned.
+    assert.deepEqual((await loadPlan(pool, id))!.cost, made.cost);
+
+    assert.equal((await call({ method: 'GET', url: '/v1/plans/999999/rightsizing' })).statusCode, 404);
+    for (const [query, field] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['action=shrink', 'action'], ['offset=-1', 'offset']] as const) {
+      const bad = await call({ method: 'GET', url: `/v1/plans/${id}/rightsizing?${query}` });
+      assert.equal(bad.statusCode, 400, query);
+      assert.match(JSON.stringify(bad.json()), new RegExp(field), query);
+    }
   });
 });

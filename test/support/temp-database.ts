@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { createPgPool, databaseName, ensureDatabase, maintenanceUrl, type PgPool } from '../../core/index.ts';
+import { createPgPool, dropDatabase, ensureDatabase, type PgPool } from '../../core/index.ts';
 
 export interface TempDatabase {
   url: string;
@@ -19,13 +18,7 @@ export async function createTempDatabase(server = 'postgres://postgres@127.0.0.1
     pool,
     drop: async () => {
       await pool.end().catch(() => undefined);
-      const admin = new pg.Client({ connectionString: maintenanceUrl(url) });
-      await admin.connect();
-      try {
-        await admin.query(`drop database if exists "${databaseName(url)}" with (force)`);
-      } finally {
-        await admin.end();
-      }
+      await dropDatabase(url);
     },
   };
 }
