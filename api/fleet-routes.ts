@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { NovaError } from '../core/index.ts';
-import { entityIdSchema, errorResponses, MAX_OFFSET, MAX_PAGE } from './schemas.ts';
+import { entityIdSchema, errorResponses, MAX_PAGE, nextOffsetSchema, pageQuery } from './schemas.ts';
 
 /** A VM as its latest sample shows it. */
 export interface VmRow {
@@ -81,12 +81,7 @@ const DAY_MS = 86_400_000;
 /** Anomalies may be asked over at most this window (a bounded scan of a time-partitioned table). */
 export const MAX_ANOMALY_WINDOW_DAYS = 31;
 
-const page = (defaultLimit: number) => ({
-  limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: defaultLimit, description: `page size, 1 to ${MAX_PAGE}` },
-  offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0, description: 'rows to skip: pass the previous page\'s nextOffset' },
-});
 const dateTime = { type: 'string', format: 'date-time', maxLength: 40 } as const;
-const nextOffset = { type: 'integer', nullable: true, description: 'the offset of the next page; null on the last page' } as const;
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
 /** Fetches one row more than asked, to tell whether another page follows. */
@@ -104,7 +99,7 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: FleetReads): vo
         type: 'object',
         additionalProperties: false,
         properties: {
-          ...page(100),
+          ...pageQuery(100),
           hostId: { ...entityIdSchema, description: 'only the VMs on this host' },
           seenWithinHours: { type: 'integer', minimum: 1, maximum: 24 * 31, default: 24, description: 'only VMs with a sample this recent' },
         },
@@ -123,7 +118,7 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: FleetReads): vo
                 },
               },
             },
-            nextOffset,
+            nextOffset: nextOffsetSchema,
           },
         },
         ...errorResponses(),
@@ -203,7 +198,7 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: FleetReads): vo
         type: 'object',
         additionalProperties: false,
         properties: {
-          ...page(100),
+          ...pageQuery(100),
           vmId: { ...entityIdSchema, description: 'only this VM' },
           hostId: { ...entityIdSchema, description: 'only VMs on this host' },
           from: { ...dateTime, description: 'start of the window (inclusive); default: 24 hours before `to`' },
@@ -226,7 +221,7 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: FleetReads): vo
             },
             from: { type: 'string', format: 'date-time' },
             to: { type: 'string', format: 'date-time' },
-            nextOffset,
+            nextOffset: nextOffsetSchema,
           },
         },
         ...errorResponses(),

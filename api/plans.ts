@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ACTION_STATES, PLAN_STATES, type ActionState, type ExecutionEvent, type ExecutionRow, type PlanState } from '../actuators/index.ts';
 import { hasCode, NovaError } from '../core/index.ts';
-import type { PlanReadOptions, RightsizingPage, StoredPlan } from '../scheduler/index.ts';
+import { RIGHTSIZING_ACTIONS, type PlanReadOptions, type RightsizingPage, type StoredPlan } from '../scheduler/index.ts';
 import { actorOf } from './auth.ts';
-import { costSchema, errorResponses, idParams, MAX_OFFSET, planProperties, reasonSchema } from './schemas.ts';
+import { costSchema, errorResponses, idParams, nextOffsetSchema, pageQuery, planProperties, reasonSchema } from './schemas.ts';
 
 /** One plan under execution, as listed: its state and how many of its actions are in each state. */
 export interface PlanSummary {
@@ -27,8 +27,7 @@ export interface PlansPort {
   transition(id: number, to: PlanState, actor: string, reason: string, expect: readonly PlanState[]): Promise<PlanState>;
 }
 
-type RightsizingAction = RightsizingPage['recommendations'][number]['action'];
-const RIGHTSIZING_ACTIONS: readonly RightsizingAction[] = ['keep', 'downsize', 'upsize', 'switch', 'no-fit', 'insufficient-data'];
+type RightsizingAction = (typeof RIGHTSIZING_ACTIONS)[number];
 
 /**
  * How many rightsizing recommendations a plan document carries (GET /v1/plans/{id}, /v1/recommendations):
@@ -36,8 +35,8 @@ const RIGHTSIZING_ACTIONS: readonly RightsizingAction[] = ['keep', 'downsize', '
  * from GET /v1/plans/{id}/rightsizing; the document's rightsizingTotal says how many there are.
  */
 export const INLINE_RIGHTSIZING = 100;
-/** Largest page of GET /v1/plans/{id}/rightsizing. */
-export const MAX_RIGHTSIZING_PAGE = 1000;
+/** How every route that shows a plan document reads it (one entry in the port's memory per plan). */
+export const PLAN_DOCUMENT_READ: PlanReadOptions = Object.freeze({ rightsizingLimit: INLINE_RIGHTSIZING });
 
 /** A stored plan's JSON (without its execution), per plan object: see GET /v1/plans/{id}. */
 const serializedPlans = new WeakMap<object, string>();
@@ -101,7 +100,7 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
 
   // A plan with no execution row: unknown, or stored without being proposed for execution.
   const missing = async (id: number): Promise<never> => {
-    if (!(await plans.load(id, { rightsizingLimit: 0 }))) throw notFound(id);
+    if (!(await plans.load(id, PLAN_DOCUMENT_READ))) throw notFound(id);
     throw new NovaError('EXECUTION_PLAN_NOT_FOUND', `plan ${id} was stored but never proposed for execution (./novacron plan proposes the plans it makes), so it cannot be approved, rejected or executed`, { details: { planId: id } });
   };
 
@@ -176,7 +175,7 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
     },
   }, async (req, reply) => {
     const { id } = req.params as { id: number };
-    const plan = await plans.load(id, { rightsizingLimit: INLINE_RIGHTSIZING });
+    const plan = await plans.load(id, PLAN_DOCUMENT_READ);
     if (!plan) throw notFound(id);
     const [exec, events] = await Promise.all([plans.execution(id), plans.events(id)]);
     const execution = exec && {
@@ -204,8 +203,7 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
         additionalProperties: false,
         properties: {
           action: { type: 'string', enum: [...RIGHTSIZING_ACTIONS], description: 'only recommendations of this action' },
-          limit: { type: 'integer', minimum: 1, maximum: MAX_RIGHTSIZING_PAGE, default: 100 },
-          offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 },
+          ...pageQuery(100),
         },
       },
       response: {
@@ -213,7 +211,7 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
           type: 'object',
           properties: {
             planId: { type: 'integer' }, total: { type: 'integer', description: 'recommendations matching (all pages)' },
-            limit: { type: 'integer' }, offset: { type: 'integer' },
+            limit: { type: 'integer' }, offset: { type: 'integer' }, nextOffset: nextOffsetSchema,
             recommendations: costSchema.properties.rightsizing,
           },
         },
@@ -225,7 +223,8 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
     const q = req.query as { action?: RightsizingAction; limit: number; offset: number };
     const page = await plans.rightsizing(id, { limit: q.limit, offset: q.offset, ...(q.action ? { action: q.action } : {}) });
     if (!page) throw notFound(id);
-    return { planId: id, total: page.total, limit: q.limit, offset: q.offset, recommendations: page.recommendations };
+    const next = q.offset + q.limit < page.total ? q.offset + q.limit : null;
+    return { planId: id, total: page.total, limit: q.limit, offset: q.offset, nextOffset: next, recommendations: page.recommendations };
   });
 
   const mutation = (summary: string, body: object, ok: 200 | 202) => ({

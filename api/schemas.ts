@@ -1,3 +1,5 @@
+import { RIGHTSIZING_ACTIONS } from '../scheduler/index.ts';
+
 /** JSON schemas shared by the routes (and so by the OpenAPI document). */
 
 /**
@@ -59,7 +61,7 @@ export const costSchema = {
         properties: {
           vmId: { type: 'string' },
           location: { type: 'object', additionalProperties: true },
-          action: { type: 'string', enum: ['keep', 'downsize', 'upsize', 'switch', 'no-fit', 'insufficient-data'] },
+          action: { type: 'string', enum: [...RIGHTSIZING_ACTIONS] },
           current: { type: 'object', additionalProperties: true, description: 'vcpus, memBytes' },
           recommended: { type: 'object', nullable: true, additionalProperties: true, description: 'vcpus, memBytes: demand percentile plus headroom, rounded up' },
           recommendedInstance: { type: 'object', nullable: true, additionalProperties: true, description: 'cloud VMs: the cheapest allowed offer that fits (pricing on-demand or spot)' },
@@ -103,6 +105,14 @@ export const idParams = {
 /** Largest page of a list route, and how far an offset may reach. */
 export const MAX_PAGE = 1000;
 export const MAX_OFFSET = 1_000_000;
+
+/** The limit and offset of a paged list route's query. */
+export const pageQuery = (defaultLimit: number) => ({
+  limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: defaultLimit, description: `page size, 1 to ${MAX_PAGE}` },
+  offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0, description: 'rows to skip: pass the previous page\'s nextOffset' },
+});
+/** What a paged list answers beside its rows. */
+export const nextOffsetSchema = { type: 'integer', nullable: true, description: 'the offset of the next page; null on the last page' } as const;
 
 /** A free-text reason recorded in the audit trail: bounded, and not blank. */
 export const reasonSchema = { type: 'string', minLength: 1, maxLength: 500, pattern: '\\S' } as const;

@@ -13,7 +13,7 @@ import { DEFAULT_RATE_LIMIT_PER_MINUTE, registerRateLimit } from './rate-limit.t
 import { registerKeyRoutes } from './key-routes.ts';
 import { DEFAULT_FORECAST_CACHE_MS, registerReadCache } from './read-cache.ts';
 import type { ApiKeyStore } from './keys.ts';
-import { INLINE_RIGHTSIZING, registerPlanRoutes, type PlansPort } from './plans.ts';
+import { PLAN_DOCUMENT_READ, registerPlanRoutes, type PlansPort } from './plans.ts';
 import { registerFleetRoutes, type FleetReads } from './fleet-routes.ts';
 import { registerWhoamiRoute } from './whoami.ts';
 import { registerReviewPage } from './review-page/serve.ts';
@@ -165,7 +165,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       },
     },
   }, async (req) => {
-    const plan = await deps.latestPlan({ rightsizingLimit: INLINE_RIGHTSIZING });
+    const plan = await deps.latestPlan(PLAN_DOCUMENT_READ);
     if (!plan) throw new NovaError('PLAN_NOT_FOUND', 'no plan has been made yet; run the scheduler (e.g. ./novacron demo)');
     const { include } = req.query as { include: 'actions' | 'summary' };
     const base = { ...plan, createdAt: new Date(plan.createdAt).toISOString() };

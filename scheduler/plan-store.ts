@@ -65,7 +65,8 @@ export const SCHEDULER_MIGRATIONS: readonly Migration[] = Object.freeze([
         seq int not null,
         vm_id text not null,
         action text not null,
-        recommendation jsonb not null,
+        -- json, not jsonb: kept as written, so a recommendation reads back with its fields in order.
+        recommendation json not null,
         primary key (plan_id, seq)
       );
       -- How many rows the plan has there: counting 16k index entries per read of a plan cost 60-100 ms.
@@ -129,7 +130,7 @@ export async function savePlan(pool: PgPool, plan: ActionPlan): Promise<number> 
     if (rightsizing.length > 0) {
       await client.query(
         `insert into plan_rightsizing (plan_id, seq, vm_id, action, recommendation)
-         select $1::bigint, * from unnest($2::int[], $3::text[], $4::text[], $5::jsonb[])`,
+         select $1::bigint, * from unnest($2::int[], $3::text[], $4::text[], $5::json[])`,
         [id, rightsizing.map((_, i) => i), rightsizing.map((r) => r.vmId), rightsizing.map((r) => r.action), rightsizing.map((r) => JSON.stringify(r))],
       );
     }
@@ -249,17 +250,8 @@ async function readRightsizing(client: Queryable, row: PlanRow, stored: PlanCost
     `select recommendation from plan_rightsizing where plan_id = $1 order by seq${limit === undefined ? '' : ' limit $2'}`,
     limit === undefined ? [row.id] : [row.id, limit],
   )).rows;
-  return { cost: { ...stored, rightsizing: rows.map((r) => echoRecommendation(r.recommendation)) }, total: row.rightsizing_total };
+  return { cost: { ...stored, rightsizing: rows.map((r) => r.recommendation) }, total: row.rightsizing_total };
 }
-
-/** jsonb reorders keys: rebuild a recommendation in the order the planner makes its fields. */
-function echoRecommendation(r: RightsizingRecommendation): RightsizingRecommendation {
-  const out: Record<string, unknown> = {};
-  for (const k of RECOMMENDATION_FIELDS) if (k in r) out[k] = r[k];
-  for (const k of Object.keys(r)) if (!(k in out)) out[k] = (r as unknown as Record<string, unknown>)[k];
-  return out as unknown as RightsizingRecommendation;
-}
-const RECOMMENDATION_FIELDS = ['vmId', 'location', 'action', 'basis', 'cpuDemandCores', 'memDemandBytes', 'current', 'recommended', 'currentInstance', 'recommendedInstance', 'monthlySavings', 'reason'] as const;
 
 /** A page of plan `planId`'s rightsizing recommendations in stored order, of one action when given; null when there is no such plan. */
 export async function rightsizingPage(pool: PgPool, planId: number, page: { limit: number; offset: number; action?: RightsizingRecommendation['action'] }): Promise<RightsizingPage | null> {
@@ -276,12 +268,12 @@ export async function rightsizingPage(pool: PgPool, planId: number, page: { limi
       // seq runs 0..total-1: a page is a range of the primary key, and the total is stored.
       const rows = await pool.query<{ recommendation: RightsizingRecommendation }>(
         'select recommendation from plan_rightsizing where plan_id = $1 and seq >= $2 order by seq limit $3', [planId, page.offset, page.limit]);
-      return { recommendations: rows.rows.map((r) => echoRecommendation(r.recommendation)), total };
+      return { recommendations: rows.rows.map((r) => r.recommendation), total };
     }
     const matching = await pool.query<{ n: string }>('select count(*) n from plan_rightsizing where plan_id = $1 and action = $2', [planId, page.action]);
     const rows = await pool.query<{ recommendation: RightsizingRecommendation }>(
       'select recommendation from plan_rightsizing where plan_id = $1 and action = $2 order by seq limit $3 offset $4', [planId, page.action, page.limit, page.offset]);
-    return { recommendations: rows.rows.map((r) => echoRecommendation(r.recommendation)), total: Number(matching.rows[0]!.n) };
+    return { recommendations: rows.rows.map((r) => r.recommendation), total: Number(matching.rows[0]!.n) };
   } catch (cause) {
     throw storeError(`read plan ${planId}'s rightsizing`, cause);
   }

@@ -23,6 +23,7 @@ export {
 } from './model.ts';
 export {
   DEFAULT_RIGHTSIZING_POLICY,
+  RIGHTSIZING_ACTIONS,
   checkRightsizingPolicy,
   recommendRightsizing,
   rightsizeVm,

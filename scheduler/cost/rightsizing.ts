@@ -60,12 +60,15 @@ export interface RightsizingVm {
 /** A size in vCPUs and bytes of memory. */
 export type VmSize = InstanceNeed;
 
+/** Every action a rightsizing recommendation can have (the API's enum and filter come from here). */
+export const RIGHTSIZING_ACTIONS = ['keep', 'downsize', 'upsize', 'switch', 'no-fit', 'insufficient-data'] as const;
+
 /** What to do with one VM's size, and why, with the numbers. */
 export interface RightsizingRecommendation {
   vmId: string;
   /** Where the VM runs (as given). */
   location: RightsizingVm['location'];
-  action: 'keep' | 'downsize' | 'upsize' | 'switch' | 'no-fit' | 'insufficient-data';
+  action: (typeof RIGHTSIZING_ACTIONS)[number];
   basis: 'forecast' | 'history' | 'none';
   /** The usage the size must hold before headroom: pXX CPU in cores, pXX memory in bytes. */
   cpuDemandCores: number | null;

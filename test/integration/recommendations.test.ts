@@ -205,13 +205,15 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     const doc = (await call({ method: 'GET', url: `/v1/plans/${id}` })).json();
     assert.equal(doc.rightsizingTotal, 250);
     assert.deepEqual(doc.cost.rightsizing, all.slice(0, 100), 'the first 100, in the plan\'s order');
+    assert.deepEqual(Object.keys(doc.cost.rightsizing[0]), Object.keys(all[0]!), 'each read back with its fields in the planner\'s order');
     assert.deepEqual(doc.cost.summary, made.cost!.summary);
     const latest = (await call({ method: 'GET', url: '/v1/recommendations' })).json();
     assert.equal(latest.id, id);
     assert.equal(latest.cost.rightsizing.length, 100);
 
     const last = (await call({ method: 'GET', url: `/v1/plans/${id}/rightsizing?offset=200&limit=100` })).json();
-    assert.deepEqual({ total: last.total, n: last.recommendations.length }, { total: 250, n: 50 });
+    assert.deepEqual({ total: last.total, n: last.recommendations.length, next: last.nextOffset }, { total: 250, n: 50, next: null });
+    assert.equal((await call({ method: 'GET', url: `/v1/plans/${id}/rightsizing?offset=100&limit=100` })).json().nextOffset, 200);
     assert.deepEqual(last.recommendations, all.slice(200));
     const downsizes = all.filter((r) => r.action === 'downsize');
     assert.ok(downsizes.length > 0 && downsizes.length < 250, `${downsizes.length} downsizes`);
