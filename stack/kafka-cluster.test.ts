@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../core/index.ts';
 import { clusterNodes } from './kafka-cluster.ts';
-import { serverProperties, singleNode } from './kafka.ts';
+import { newKafkaClusterId, serverProperties, singleNode } from './kafka.ts';
 
 const props = (text: string): Map<string, string> =>
   new Map(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
@@ -46,4 +46,12 @@ test('the single node keeps its properties: one voter, replication 1, no cluster
 test('NOVACRON_KAFKA_NODES accepts 1 or 3 only', () => {
   assert.throws(() => loadConfig({}, { NOVACRON_KAFKA_NODES: '2' }), /kafka\.nodes/);
   assert.throws(() => loadConfig({}, { NOVACRON_KAFKA_NODES: 'three' }), /kafka\.nodes/);
+});
+
+test('new cluster ids are 22 base64url characters and never start with "-" (the storage tool would read one as an option)', () => {
+  const ids = Array.from({ length: 5000 }, newKafkaClusterId);
+  for (const id of ids) {
+    assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+  }
+  assert.equal(new Set(ids).size, ids.length, 'ids are random');
 });

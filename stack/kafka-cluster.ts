@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { localKafkaPorts, NovaError, type Config, type Logger } from '../core/index.ts';
-import { kafkaNodeService, type KafkaNode } from './kafka.ts';
+import { kafkaNodeService, newKafkaClusterId, type KafkaNode } from './kafka.ts';
 import { bringDown, bringUp, type ServiceStatus, type StackService } from './service.ts';
 
 /** Nodes of the local cluster: replication 3, and a write needs two in-sync replicas. */
@@ -26,7 +25,7 @@ function sharedClusterId(homeDir: string): () => string {
     const file = join(homeDir, 'stack', 'kafka-cluster.id');
     if (existsSync(file)) return readFileSync(file, 'utf8').trim();
     mkdirSync(join(homeDir, 'stack'), { recursive: true });
-    const id = randomBytes(16).toString('base64url');
+    const id = newKafkaClusterId();
     writeFileSync(file, `${id}\n`);
     return id;
   };

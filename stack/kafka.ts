@@ -77,9 +77,21 @@ const LOG4J2 = [
   '',
 ].join('\n');
 
+/**
+ * A new KRaft cluster id: 16 random bytes, base64url, as `kafka-storage random-uuid` makes them.
+ * Like Kafka's own Uuid.randomUuid it never starts with '-': the storage tool's argument parser
+ * would read such an id as an option and refuse to format (1 id in 64 did, and failed a CI run).
+ */
+export function newKafkaClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 /** Single-node Kafka in KRaft mode (broker + controller in one JVM), from Maven-resolved jars. */
 export function kafkaService(config: Config, jarsDir: string, log: Logger): StackService {
-  return kafkaNodeService(config, jarsDir, log, singleNode(config), { name: 'kafka', heap: ['-Xms256m', '-Xmx1g'], clusterId: () => randomBytes(16).toString('base64url') });
+  return kafkaNodeService(config, jarsDir, log, singleNode(config), { name: 'kafka', heap: ['-Xms256m', '-Xmx1g'], clusterId: newKafkaClusterId });
 }
 
 export interface KafkaNodeOptions {
@@ -118,7 +130,7 @@ export function kafkaNodeService(config: Config, jarsDir: string, log: Logger, n
       writeFileSync(log4j, LOG4J2);
       if (!existsSync(join(dataDir, 'meta.properties'))) {
         try {
-          await run(java, ['-cp', classpath, `-Dlog4j2.configurationFile=${log4j}`, 'kafka.tools.StorageTool', 'format', '-t', opts.clusterId(), '-c', props]);
+          await run(java, ['-cp', classpath, `-Dlog4j2.configurationFile=${log4j}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${opts.clusterId()}`, '-c', props]);
         } catch (cause) {
           throw new NovaError('STACK_START_FAILED', `formatting Kafka's storage in ${dataDir} failed: ${(cause as Error).message}`, { cause });
         }
