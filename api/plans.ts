@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ACTION_STATES, PLAN_STATES, type ActionState, type ExecutionEvent, type ExecutionRow, type PlanState } from '../actuators/index.ts';
+import { LRUCache } from 'lru-cache';
+import { ACTION_STATES, executionSettled, PLAN_STATES, type ActionState, type ExecutionEvent, type ExecutionRow, type PlanState } from '../actuators/index.ts';
 import { hasCode, NovaError } from '../core/index.ts';
-import { RIGHTSIZING_ACTIONS, type PlanReadOptions, type RightsizingPage, type StoredPlan } from '../scheduler/index.ts';
+import { RIGHTSIZING_ACTIONS, type LoadAfterPage, type PlanReadOptions, type RightsizingPage, type StoredPlan } from '../scheduler/index.ts';
 import { actorOf } from './auth.ts';
-import { costSchema, errorResponses, idParams, nextOffsetSchema, pageQuery, planProperties, reasonSchema } from './schemas.ts';
+import { gzipAnswer, sendsGzip } from './read-cache.ts';
+import { costSchema, errorResponses, hostLoadSchema, idParams, nextOffsetSchema, pageQuery, planProperties, reasonSchema } from './schemas.ts';
 
 /** One plan under execution, as listed: its state and how many of its actions are in each state. */
 export interface PlanSummary {
@@ -21,6 +23,8 @@ export interface PlansPort {
   load(id: number, opts?: PlanReadOptions): Promise<StoredPlan | null>;
   /** A page of the plan's rightsizing recommendations (of one action when given); null when there is no such plan. */
   rightsizing(id: number, page: { limit: number; offset: number; action?: RightsizingAction }): Promise<RightsizingPage | null>;
+  /** A page of the plan's loadAfter (every host that runs VMs after it); null when there is no such plan. */
+  loadAfter(id: number, page: { limit: number; offset: number }): Promise<LoadAfterPage | null>;
   execution(id: number): Promise<ExecutionRow | null>;
   events(id: number): Promise<ExecutionEvent[]>;
   /** Moves the plan to `to` if its state is one of `expect`; returns the state it left. */
@@ -35,11 +39,30 @@ type RightsizingAction = (typeof RIGHTSIZING_ACTIONS)[number];
  * from GET /v1/plans/{id}/rightsizing; the document's rightsizingTotal says how many there are.
  */
 export const INLINE_RIGHTSIZING = 100;
-/** How every route that shows a plan document reads it (one entry in the port's memory per plan). */
-export const PLAN_DOCUMENT_READ: PlanReadOptions = Object.freeze({ rightsizingLimit: INLINE_RIGHTSIZING });
+/**
+ * How every route that shows a plan document reads it: the first rightsizing recommendations, and
+ * the load after the plan of the hosts its actions touch (GET /v1/plans/{id}/load-after pages all).
+ */
+export const PLAN_DOCUMENT_READ: PlanReadOptions = Object.freeze({ rightsizingLimit: INLINE_RIGHTSIZING, loadAfter: 'touched' });
 
-/** A stored plan's JSON (without its execution), per plan object: see GET /v1/plans/{id}. */
-const serializedPlans = new WeakMap<object, string>();
+/**
+ * Bytes of plan documents GET /v1/plans/{id} keeps in memory: ~250 KB of JSON each at 2,000
+ * hosts and 225 actions, ~350 KB with a settled execution (plus its gzip form, a sixth of that),
+ * so a few hundred plans. A stored plan never changes, so a kept document is never stale.
+ */
+export const PLAN_DOCUMENT_MEMORY_BYTES = 128 * 1024 * 1024;
+
+/**
+ * What GET /v1/plans/{id} keeps of a plan: its JSON without the execution, read again per answer;
+ * or, once the execution is settled (superseded, rejected, rolled back: no transition can follow),
+ * the whole answer, and its gzip form once a caller accepted gzip. Most stored plans are settled,
+ * so most answers read nothing and compress nothing.
+ */
+interface KeptPlan {
+  json: string;
+  settled: boolean;
+  gzip?: Buffer;
+}
 
 /** Largest page of GET /v1/plans. */
 export const MAX_PLAN_PAGE = 200;
@@ -96,6 +119,19 @@ const optionalReasonBody = {
 
 /** The plan routes: list and show (viewer), approve, reject, execute (operator). */
 export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void {
+  // Plan id → the plan's JSON without its execution, least recently used out first; concurrent
+  // misses of one id share one read, and an unknown plan is not kept (it may be saved next).
+  const documents = new LRUCache<number, KeptPlan>({
+    maxSize: PLAN_DOCUMENT_MEMORY_BYTES,
+    sizeCalculation: (kept) => kept.json.length + (kept.gzip?.length ?? 0),
+    // A read under way when its entry is pushed out still answers the requests waiting on it.
+    ignoreFetchAbort: true,
+    allowStaleOnFetchAbort: true,
+    fetchMethod: async (id) => {
+      const plan = await plans.load(id, PLAN_DOCUMENT_READ);
+      return plan ? { json: JSON.stringify({ ...plan, createdAt: iso(plan.createdAt) }), settled: false } : undefined;
+    },
+  });
   const notFound = (id: number) => new NovaError('PLAN_NOT_FOUND', `there is no plan ${id}; GET /v1/plans lists the plans`, { details: { planId: id } });
 
   // A plan with no execution row: unknown, or stored without being proposed for execution.
@@ -175,9 +211,20 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
     },
   }, async (req, reply) => {
     const { id } = req.params as { id: number };
-    const plan = await plans.load(id, PLAN_DOCUMENT_READ);
-    if (!plan) throw notFound(id);
-    const [exec, events] = await Promise.all([plans.execution(id), plans.events(id)]);
+    const kept = await documents.fetch(id);
+    if (kept === undefined) throw notFound(id);
+    const send = (json: string) => reply.type('application/json; charset=utf-8').send(json);
+    if (kept.settled) {
+      if (!sendsGzip(req, kept.json.length)) return send(kept.json);
+      // Compressed once for good (the read cache below compresses per TTL, and a few hundred
+      // plans each asked now and then would each be compressed again every time).
+      if (!kept.gzip) documents.set(id, Object.assign(kept, { gzip: await gzipAnswer(kept.json) }));
+      return reply.type('application/json; charset=utf-8').header('content-encoding', 'gzip').header('vary', 'accept-encoding').send(kept.gzip);
+    }
+    // Events after the execution row, not beside it: when the row says settled, its last
+    // transition had committed, so the events read next include all of them for good.
+    const exec = await plans.execution(id);
+    const events = exec ? await plans.events(id) : [];
     const execution = exec && {
       state: exec.state,
       reason: exec.reason,
@@ -186,11 +233,9 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
       actions: exec.actions.map((a) => ({ seq: a.seq, state: a.state, kind: a.kind, wave: a.wave, attempts: a.attempts, errorCode: a.errorCode, error: a.error, startedAt: iso(a.startedAt), finishedAt: iso(a.finishedAt), seconds: a.seconds, owner: a.owner })),
       events: events.map((e) => ({ seq: e.seq, from: e.fromState, to: e.toState, actor: e.actor, reason: e.reason, at: iso(e.at) })),
     };
-    // The stored plan never changes (~0.5 MB of JSON at 2,000 hosts): serialized once per plan
-    // object the port hands out (the port keeps recent plans), and only the execution per request.
-    let planJson = serializedPlans.get(plan);
-    if (planJson === undefined) serializedPlans.set(plan, (planJson = JSON.stringify({ ...plan, createdAt: iso(plan.createdAt) })));
-    return reply.type('application/json; charset=utf-8').send(`${planJson.slice(0, -1)},"execution":${JSON.stringify(execution)}}`);
+    const answer = `${kept.json.slice(0, -1)},"execution":${JSON.stringify(execution)}}`;
+    if (exec && executionSettled(exec.state, exec.actions.map((a) => a.state))) documents.set(id, { json: answer, settled: true });
+    return send(answer);
   });
 
   app.get('/v1/plans/:id/rightsizing', {
@@ -225,6 +270,33 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
     if (!page) throw notFound(id);
     const next = q.offset + q.limit < page.total ? q.offset + q.limit : null;
     return { planId: id, total: page.total, limit: q.limit, offset: q.offset, nextOffset: next, recommendations: page.recommendations };
+  });
+
+  app.get('/v1/plans/:id/load-after', {
+    config: { role: 'viewer' },
+    schema: {
+      summary: 'A page of the plan\'s load after it: every host that runs VMs once the plan is carried out, with its CPU and memory against capacity; a plan document carries only the hosts its actions touch',
+      params: idParams,
+      querystring: { type: 'object', additionalProperties: false, properties: pageQuery(500) },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            planId: { type: 'integer' }, total: { type: 'integer', description: 'hosts in the whole list (all pages)' },
+            limit: { type: 'integer' }, offset: { type: 'integer' }, nextOffset: nextOffsetSchema,
+            hosts: { type: 'array', items: hostLoadSchema },
+          },
+        },
+        ...errorResponses(404),
+      },
+    },
+  }, async (req) => {
+    const { id } = req.params as { id: number };
+    const q = req.query as { limit: number; offset: number };
+    const page = await plans.loadAfter(id, q);
+    if (!page) throw notFound(id);
+    const next = q.offset + q.limit < page.total ? q.offset + q.limit : null;
+    return { planId: id, total: page.total, limit: q.limit, offset: q.offset, nextOffset: next, hosts: page.hosts };
   });
 
   const mutation = (summary: string, body: object, ok: 200 | 202) => ({

@@ -114,6 +114,7 @@ test('the API serves shared reads from memory within the TTL, and a write throug
       load: async (id) => (id === latest.id ? latest : null),
       execution: async () => null,
       rightsizing: async () => null,
+      loadAfter: async () => null,
       events: async () => [],
       transition: async () => { const from = state; state = 'approved'; return from; },
     },
@@ -172,6 +173,30 @@ test('a cached answer goes gzip-compressed to callers that accept it, as it is t
     assert.ok(zipped.rawPayload.length < plain.rawPayload.length / 3, `${zipped.rawPayload.length} vs ${plain.rawPayload.length} bytes`);
     assert.equal(gunzipSync(zipped.rawPayload).toString(), plain.body);
     assert.equal((await get('identity')).body, plain.body);
+  } finally {
+    await api.close();
+  }
+});
+
+test('the request that loads an answer is compressed too when its caller accepts gzip, and the next is served the same bytes from memory', async () => {
+  const keys = memoryKeyStore();
+  const big = { ...plan(1), loadAfter: Array.from({ length: 200 }, (_, i) => ({ hostId: `host-${i}`, cpuCores: i, memBytes: i * 1e9, cpuCapacity: 64, memCapacity: 2.7e11, vmCount: 8 })) };
+  let reads = 0;
+  const api = await buildApi(stubDeps({ keys: keys.store, readCacheMs: 60_000, latestPlan: async () => (reads++, big) }));
+  const viewer = (await keys.store.create('v', 'viewer')).token;
+  const get = (enc?: string) => api.inject({ url: '/v1/recommendations', headers: { authorization: `Bearer ${viewer}`, ...(enc ? { 'accept-encoding': enc } : {}) } });
+  try {
+    const first = await get('gzip');
+    assert.equal(reads, 1, 'this request loaded the answer');
+    assert.equal(first.headers['content-encoding'], 'gzip');
+    const body = JSON.parse(gunzipSync(first.rawPayload).toString());
+    assert.equal(body.loadAfter.length, 200);
+    const second = await get('gzip');
+    assert.equal(reads, 1, 'served from memory');
+    assert.deepEqual(second.rawPayload, first.rawPayload);
+    const plain = await get();
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(plain.body, gunzipSync(first.rawPayload).toString());
   } finally {
     await api.close();
   }

@@ -3,6 +3,8 @@ import { gzip } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 const gzipAsync = promisify(gzip);
+/** How the API compresses an answer (level 6, in libuv's thread pool). */
+export const gzipAnswer = (body: string): Promise<Buffer> => gzipAsync(body, { level: 6 });
 
 /** Default longest age of a cached read answer (NOVACRON_API_CACHE_MS). */
 export const DEFAULT_READ_CACHE_MS = 2_000;
@@ -100,7 +102,9 @@ interface CachedAnswer {
 
 /** Answers smaller than this are sent as they are: compressing them saves less than it costs. */
 const GZIP_MIN_BYTES = 1024;
-const acceptsGzip = (req: FastifyRequest) => /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+const acceptsGzip = (req: FastifyRequest): boolean => /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+/** Whether an answer of this many characters goes compressed to this caller. */
+export const sendsGzip = (req: FastifyRequest, chars: number): boolean => chars >= GZIP_MIN_BYTES && acceptsGzip(req);
 
 const LOADING = Symbol('novacron.readCache.loading');
 type Marked = FastifyRequest & { [LOADING]?: { resolve: (a: CachedAnswer) => void; reject: (e: unknown) => void } };
@@ -123,6 +127,7 @@ export const CACHED_READ_ROUTES: Readonly<Record<string, 'read' | 'forecast'>> =
   '/v1/plans': 'read',
   '/v1/plans/:id': 'read',
   '/v1/plans/:id/rightsizing': 'read',
+  '/v1/plans/:id/load-after': 'read',
   '/v1/anomalies': 'read',
   '/v1/savings': 'read',
   '/v1/vms/:vmId/forecast': 'forecast',
@@ -161,9 +166,9 @@ export function registerReadCache(app: FastifyInstance, opts: ReadCacheOptions):
         return undefined; // the shared load failed: this request tries on its own
       }
       void reply.header('vary', 'accept-encoding');
-      if (answer.body.length >= GZIP_MIN_BYTES && acceptsGzip(req)) {
+      if (sendsGzip(req, answer.body.length)) {
         // Compressed once per cached answer (in libuv's thread pool), then sent as often as asked.
-        answer.gzip ??= gzipAsync(answer.body, { level: 6 });
+        answer.gzip ??= gzipAnswer(answer.body);
         const zipped = await answer.gzip.catch(() => undefined);
         if (zipped) return reply.code(200).type(answer.contentType).header('content-encoding', 'gzip').send(zipped);
       }
@@ -177,9 +182,20 @@ export function registerReadCache(app: FastifyInstance, opts: ReadCacheOptions):
     if (!loading) return payload;
     (req as Marked)[LOADING] = undefined;
     void reply.header('vary', 'accept-encoding');
-    if (reply.statusCode === 200 && typeof payload === 'string') loading.resolve({ body: payload, contentType: String(reply.getHeader('content-type') ?? 'application/json; charset=utf-8') });
-    else loading.reject(new Error(`not cached: status ${reply.statusCode}`));
-    return payload;
+    if (reply.statusCode !== 200 || typeof payload !== 'string') {
+      loading.reject(new Error(`not cached: status ${reply.statusCode}`));
+      return payload;
+    }
+    const answer: CachedAnswer = { body: payload, contentType: String(reply.getHeader('content-type') ?? 'application/json; charset=utf-8') };
+    loading.resolve(answer);
+    // The request that loaded the answer is compressed like the ones served from memory: when
+    // many URLs each get few requests (one per plan), most requests are loads.
+    if (!sendsGzip(req, payload.length)) return payload;
+    answer.gzip = gzipAnswer(payload);
+    const zipped = await answer.gzip.catch(() => undefined);
+    if (!zipped) return payload;
+    void reply.header('content-encoding', 'gzip');
+    return zipped;
   });
   // A request that never reached onSend (client gone) must not leave its waiters hanging.
   app.addHook('onResponse', async (req) => {

@@ -117,6 +117,15 @@ export const nextOffsetSchema = { type: 'integer', nullable: true, description: 
 /** A free-text reason recorded in the audit trail: bounded, and not blank. */
 export const reasonSchema = { type: 'string', minLength: 1, maxLength: 500, pattern: '\\S' } as const;
 
+/** A host's load after a plan. */
+export const hostLoadSchema = {
+  type: 'object',
+  properties: {
+    hostId: { type: 'string' }, cpuCores: { type: 'number' }, memBytes: { type: 'number' },
+    cpuCapacity: { type: 'number' }, memCapacity: { type: 'number' }, vmCount: { type: 'integer' },
+  },
+} as const;
+
 /** The stored plan's fields, as GET /v1/recommendations and GET /v1/plans/{id} serve them. */
 export const planProperties = {
   id: { type: 'integer' },
@@ -131,5 +140,7 @@ export const planProperties = {
   violations: { type: 'array', items: { type: 'object', additionalProperties: true } },
   deferred: { type: 'array', description: 'moves left for a later plan (over the migration budget)', items: { type: 'object', additionalProperties: true } },
   cost: costSchema,
+  loadAfter: { type: 'array', description: 'the load after the plan of the hosts its actions move VMs from or to; GET /v1/plans/{id}/load-after pages every host', items: hostLoadSchema },
+  loadAfterTotal: { type: 'integer', description: 'how many hosts run VMs after the plan (the whole load-after list)' },
   rightsizingTotal: { type: 'integer', description: 'how many rightsizing recommendations the plan has: cost.rightsizing holds the first 100, GET /v1/plans/{id}/rightsizing pages through them all' },
 } as const;

@@ -48,6 +48,7 @@ export function stubDeps(overrides: Partial<ApiDeps> = {}): ApiDeps & { placemen
       list: async () => [],
       load: async () => null,
       rightsizing: async () => null,
+      loadAfter: async () => null,
       execution: async () => null,
       events: async () => [],
       transition: async () => 'proposed',

@@ -4,39 +4,20 @@ import { FORECAST_MODEL_NAME } from './planning-cycle.ts';
 import { ANOMALY_TABLE, SAMPLE_TABLES } from '../streams/index.ts';
 import { NovaError, type Config, type Logger, type MessageBus, type PgPool, type QuestDbClient } from '../core/index.ts';
 import { actionStateCounts, dryRunsForPlan, executionEvents, listExecutions, loadExecution, transitionPlan } from '../actuators/index.ts';
-import { listHosts, loadCatalogFile, loadPlan, rightsizingPage, PlacementState, placeRequest, type HostInventory, type InstanceCatalog, type PlanReadOptions, type StoredPlan } from '../scheduler/index.ts';
-
-/** Stored plans read lately, by id and read options: a stored plan never changes (its execution state lives apart). */
-const PLAN_MEMO_ENTRIES = 32;
+import { listHosts, loadAfterPage, loadCatalogFile, loadPlan, rightsizingPage, PlacementState, placeRequest, type HostInventory, type InstanceCatalog } from '../scheduler/index.ts';
 
 /** The plan routes' port: the scheduler's plan store and the executor's state store. */
 export function plansPort(pool: PgPool): PlansPort {
-  // A plan document is ~0.5 MB at 2,000 hosts (loadAfter, actions): reading and parsing it again
-  // for every cache period of every URL that shows it was most of what GET /v1/plans/{id} cost.
-  const memo = new Map<string, Promise<StoredPlan | null>>();
-  const loadMemo = (id: number, opts?: PlanReadOptions): Promise<StoredPlan | null> => {
-    const key = `${id}:${opts?.rightsizingLimit ?? 'all'}`;
-    const hit = memo.get(key);
-    if (hit) {
-      memo.delete(key);
-      memo.set(key, hit); // most recently used last
-      return hit;
-    }
-    const loading = loadPlan(pool, id, opts);
-    memo.set(key, loading);
-    // Unknown plans and failed reads are not kept: the plan may be saved next, the store may come back.
-    loading.then((plan) => { if (!plan) memo.delete(key); }, () => memo.delete(key));
-    if (memo.size > PLAN_MEMO_ENTRIES) memo.delete(memo.keys().next().value!);
-    return loading;
-  };
   return {
     list: async (opts) => {
       const rows = await listExecutions(pool, opts);
       const counts = await actionStateCounts(pool, rows.map((r) => r.planId));
       return rows.map((r) => ({ ...r, actions: counts.get(r.planId)! }));
     },
-    load: loadMemo,
+    // The API keeps the documents it serves (plans never change), so the store is read once per plan.
+    load: (id, opts) => loadPlan(pool, id, opts),
     rightsizing: (id, page) => rightsizingPage(pool, id, page),
+    loadAfter: (id, page) => loadAfterPage(pool, id, page),
     execution: (id) => loadExecution(pool, id),
     events: (id) => executionEvents(pool, id),
     transition: (id, to, actor, reason, expect) => transitionPlan(pool, id, to, actor, reason, expect),

@@ -3,7 +3,7 @@ export { planFleet, validateSnapshot } from './plan-fleet.ts';
 export { forecastBands, BAND_QUANTILES, type VmCpuBand } from './forecast-band.ts';
 export { withinCapacity, CAPACITY_TOLERANCE } from './fleet-model.ts';
 export { buildSnapshot } from './snapshot.ts';
-export { SCHEDULER_MIGRATIONS, savePlan, latestPlan, loadPlan, rightsizingPage, saveInventory, listHosts, type HostInventory, type PlanReadOptions, type RightsizingPage, type StoredPlan } from './plan-store.ts';
+export { SCHEDULER_MIGRATIONS, savePlan, latestPlan, loadPlan, rightsizingPage, loadAfterPage, saveInventory, listHosts, type HostInventory, type LoadAfterPage, type PlanReadOptions, type RightsizingPage, type StoredPlan } from './plan-store.ts';
 export { PlacementState, type PlacementRequest, type PlacementDecision } from './placement.ts';
 export * from './cost/index.ts';
 export { estimateMigration, migrationSeconds, migrationCostWh, type MigrationCostModel, type MigrationEstimate } from './migration-cost.ts';

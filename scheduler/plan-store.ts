@@ -78,10 +78,26 @@ export const SCHEDULER_MIGRATIONS: readonly Migration[] = Object.freeze([
 export interface PlanReadOptions {
   /** At most this many recommendations, in stored order (default: all). */
   rightsizingLimit?: number;
+  /**
+   * 'touched': loadAfter lists only the hosts the plan's actions move VMs from or to, and
+   * `loadAfterTotal` says how many hosts the whole list has (loadAfterPage reads them all).
+   * The whole list has every host that runs VMs: 2,000 entries, ~260 KB of JSON, at 2,000 hosts.
+   * Default 'all'.
+   */
+  loadAfter?: 'all' | 'touched';
 }
 
-/** A stored plan as read; with a rightsizingLimit, `rightsizingTotal` says how long the whole list is (when it has a cost section). */
-export type StoredPlan = ActionPlan & { id: number; rightsizingTotal?: number };
+/**
+ * A stored plan as read; with a rightsizingLimit, `rightsizingTotal` says how long the whole list
+ * is (when it has a cost section); with loadAfter 'touched', `loadAfterTotal` does for loadAfter.
+ */
+export type StoredPlan = ActionPlan & { id: number; rightsizingTotal?: number; loadAfterTotal?: number };
+
+/** One page of a plan's loadAfter (every host that runs VMs after the plan), in stored order. */
+export interface LoadAfterPage {
+  hosts: HostLoad[];
+  total: number;
+}
 
 /** One page of a plan's rightsizing recommendations, optionally of one action. */
 export interface RightsizingPage {
@@ -177,6 +193,8 @@ interface PlanRow {
   explanation: Partial<Pick<ActionPlan, (typeof EXPLANATION_FIELDS)[number]>> | null;
   /** Rows in plan_rightsizing; null for plans saved before scheduler-004 (theirs are in the explanation). */
   rightsizing_total: number | null;
+  /** With loadAfter 'touched': the whole loadAfter's length (load_after then holds the touched hosts only). */
+  load_after_total?: number;
 }
 
 interface ActionRow {
@@ -206,7 +224,8 @@ export async function loadPlan(pool: PgPool, id?: number, opts: PlanReadOptions 
   try {
     // One snapshot for both reads, so a concurrent save cannot pair a plan with foreign actions.
     await client.query('begin isolation level repeatable read read only');
-    const plans = id === undefined ? await client.query<PlanRow>('select * from plans order by id desc limit 1') : await client.query<PlanRow>('select * from plans where id = $1', [id]);
+    const which = id === undefined ? 'order by id desc limit 1' : 'where id = $1';
+    const plans = await client.query<PlanRow>(`select ${opts.loadAfter === 'touched' ? TOUCHED_COLUMNS : '*'} from plans ${which}`, id === undefined ? [] : [id]);
     const row = plans.rows[0];
     if (!row) {
       await client.query('commit');
@@ -224,7 +243,8 @@ export async function loadPlan(pool: PgPool, id?: number, opts: PlanReadOptions 
       hostsBefore: row.hosts_before,
       hostsAfter: row.hosts_after,
       hostsSaved: row.hosts_saved,
-      loadAfter: row.load_after.map((l) => ({ hostId: l.hostId, cpuCores: l.cpuCores, memBytes: l.memBytes, cpuCapacity: l.cpuCapacity, memCapacity: l.memCapacity, vmCount: l.vmCount })),
+      loadAfter: row.load_after.map(toHostLoad),
+      ...(row.load_after_total !== undefined ? { loadAfterTotal: row.load_after_total } : {}),
       unplaced: row.unplaced,
       ...(row.explanation ?? {}),
       ...(rightsizing ? { cost: rightsizing.cost, ...(opts.rightsizingLimit !== undefined ? { rightsizingTotal: rightsizing.total } : {}) } : {}),
@@ -234,6 +254,35 @@ export async function loadPlan(pool: PgPool, id?: number, opts: PlanReadOptions 
     throw storeError(id === undefined ? 'read the latest plan' : `read plan ${id}`, cause);
   } finally {
     client.release();
+  }
+}
+
+// jsonb reorders keys: rebuilt so a host's load reads back in the order it was saved.
+const toHostLoad = (l: HostLoad): HostLoad => ({ hostId: l.hostId, cpuCores: l.cpuCores, memBytes: l.memBytes, cpuCapacity: l.cpuCapacity, memCapacity: l.memCapacity, vmCount: l.vmCount });
+
+/**
+ * A plan row with loadAfter cut to the hosts its migrations move VMs from or to (in stored order)
+ * and the whole list's length: PostgreSQL filters the jsonb, so the ~260 KB of a 2,000-host list
+ * are neither sent nor parsed.
+ */
+const TOUCHED_COLUMNS = `id, created_at, policy, hosts_before, hosts_after, hosts_saved, unplaced, explanation, rightsizing_total,
+  jsonb_array_length(load_after) load_after_total,
+  coalesce((select jsonb_agg(l order by i) from jsonb_array_elements(load_after) with ordinality e(l, i)
+    where l->>'hostId' in (select unnest(array[from_host, to_host]) from plan_actions a where a.plan_id = plans.id and a.kind = 'migrate')), '[]') load_after`;
+
+/** A page of plan `planId`'s loadAfter in stored order (sliced by PostgreSQL); null when there is no such plan. */
+export async function loadAfterPage(pool: PgPool, planId: number, page: { limit: number; offset: number }): Promise<LoadAfterPage | null> {
+  try {
+    const rows = await pool.query<{ total: number; hosts: HostLoad[] }>(
+      `select jsonb_array_length(load_after) total,
+              coalesce((select jsonb_agg(l order by i) from jsonb_array_elements(load_after) with ordinality e(l, i) where i > $2 and i <= $2 + $3), '[]') hosts
+         from plans where id = $1`,
+      [planId, page.offset, page.limit],
+    );
+    const row = rows.rows[0];
+    return row ? { hosts: row.hosts.map(toHostLoad), total: row.total } : null;
+  } catch (cause) {
+    throw storeError(`read plan ${planId}'s load after`, cause);
   }
 }
 

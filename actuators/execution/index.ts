@@ -1,4 +1,4 @@
-export { PLAN_STATES, ACTION_STATES, TERMINAL_PLAN_STATES, TERMINAL_ACTION_STATES, checkPlanTransition, checkActionTransition, type PlanState, type ActionState } from './states.ts';
+export { PLAN_STATES, ACTION_STATES, TERMINAL_PLAN_STATES, TERMINAL_ACTION_STATES, checkPlanTransition, checkActionTransition, executionSettled, type PlanState, type ActionState } from './states.ts';
 export {
   EXECUTION_MIGRATIONS,
   idempotencyKey,

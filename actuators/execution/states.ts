@@ -40,6 +40,17 @@ const ACTION_NEXT: Readonly<Record<ActionState, readonly ActionState[]>> = {
 export const TERMINAL_PLAN_STATES: ReadonlySet<PlanState> = new Set(['rejected', 'superseded', 'succeeded', 'failed', 'rolled_back']);
 export const TERMINAL_ACTION_STATES: ReadonlySet<ActionState> = new Set(['succeeded', 'failed', 'rolled_back', 'skipped']);
 
+/**
+ * Whether an execution can never change again: the plan is in a state with no way out and so is
+ * every action. Then no transition, and so no audit event, can follow (a failed plan may still be
+ * rolled back, a succeeded action still rolled back, so neither counts).
+ */
+export function executionSettled(plan: PlanState, actions: Iterable<ActionState>): boolean {
+  if (PLAN_NEXT[plan].length > 0) return false;
+  for (const a of actions) if (ACTION_NEXT[a].length > 0) return false;
+  return true;
+}
+
 /** Throws EXECUTION_TRANSITION_INVALID unless a plan may go from `from` to `to`. */
 export function checkPlanTransition(from: PlanState, to: PlanState): void {
   if (!PLAN_NEXT[from].includes(to)) {

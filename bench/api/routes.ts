@@ -27,6 +27,11 @@ export function benchRoutes(fleet: SeededFleet, forecastVms: number): BenchRoute
       paths: pages(fleet.vmIds.length, 1000).map((o) => `/v1/plans/${fleet.latestPlanId}/rightsizing?limit=${PAGE}&offset=${o}`),
       varies: `${PAGE}-recommendation pages of the latest plan`,
     },
+    {
+      name: '/v1/plans/:id/load-after',
+      paths: pages(fleet.hostIds.length, 1000).map((o) => `/v1/plans/${fleet.latestPlanId}/load-after?limit=${PAGE}&offset=${o}`),
+      varies: `${PAGE}-host pages of the latest plan's load after`,
+    },
     { name: '/v1/hosts', paths: pages(fleet.hostIds.length, 1000).map((o) => `/v1/hosts?limit=${PAGE}&offset=${o}`), varies: `${PAGE}-host pages over ${fleet.hostIds.length} hosts` },
     { name: '/v1/vms', paths: pages(fleet.vmIds.length, 1000).map((o) => `/v1/vms?limit=${PAGE}&offset=${o}`), varies: `${PAGE}-VM pages over ${fleet.vmIds.length} VMs` },
     { name: '/v1/vms/:id/forecast', paths: forecastIds.map((id) => `/v1/vms/${id}/forecast`), varies: `${forecastIds.length} VMs across the fleet` },

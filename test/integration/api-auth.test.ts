@@ -89,7 +89,7 @@ describe('API keys, roles and plan routes (real PostgreSQL)', () => {
     }
     assert.deepEqual(roles, {
       'GET /v1/hosts': 'viewer', 'GET /v1/recommendations': 'viewer', 'POST /v1/placements': 'operator',
-      'GET /v1/plans': 'viewer', 'GET /v1/plans/{id}': 'viewer', 'GET /v1/plans/{id}/rightsizing': 'viewer',
+      'GET /v1/plans': 'viewer', 'GET /v1/plans/{id}': 'viewer', 'GET /v1/plans/{id}/rightsizing': 'viewer', 'GET /v1/plans/{id}/load-after': 'viewer',
       'POST /v1/plans/{id}/approve': 'operator', 'POST /v1/plans/{id}/reject': 'operator', 'POST /v1/plans/{id}/execute': 'operator',
       'GET /v1/keys': 'admin', 'POST /v1/keys': 'admin', 'POST /v1/keys/{id}/revoke': 'admin', 'GET /v1/auth/refusals': 'admin',
       'GET /v1/vms': 'viewer', 'GET /v1/vms/{vmId}/forecast': 'viewer', 'GET /v1/anomalies': 'viewer', 'GET /v1/savings': 'viewer',

@@ -231,4 +231,44 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
       assert.match(JSON.stringify(bad.json()), new RegExp(field), query);
     }
   });
+
+  it('a plan document carries the load after it of the hosts its actions touch; every host\'s is paged from /load-after in stored order', async () => {
+    const GIB = 1024 ** 3;
+    // 10 idle hosts, consolidated onto a few of them, and 20 busy ones (CPU over the underload
+    // line, memory too full to take a VM) that the plan leaves alone.
+    const hosts = Array.from({ length: 30 }, (_, h) => ({ hostId: `la-h${String(h).padStart(2, '0')}`, cpuCores: 32, memBytes: 128 * GIB }));
+    const busy = (i: number) => i % 3 !== 0;
+    const vms = hosts.flatMap((h, i) => Array.from({ length: 2 }, (_, k) => ({ vmId: `${h.hostId}-vm${k}`, hostId: h.hostId, cpuCores: busy(i) ? 13 : 0.5, memBytes: (busy(i) ? 63 : 4) * GIB })));
+    const made = planFleet({ takenAt: lastTs, hosts, vms });
+    const moves = made.actions.filter((a) => a.kind === 'migrate');
+    assert.ok(moves.length > 0, 'the plan moves VMs');
+    const touched = new Set(moves.flatMap((a) => [a.fromHost, a.toHost]));
+    const expected = made.loadAfter.filter((l) => touched.has(l.hostId));
+    assert.ok(expected.length > 0 && expected.length < made.loadAfter.length, `${expected.length} of ${made.loadAfter.length} hosts touched`);
+    const id = await savePlan(pool, made);
+
+    const doc = (await call({ method: 'GET', url: `/v1/plans/${id}` })).json();
+    assert.deepEqual(doc.loadAfter, expected, 'only the touched hosts, in the plan\'s order');
+    assert.equal(doc.loadAfterTotal, made.loadAfter.length);
+
+    const first = (await call({ method: 'GET', url: `/v1/plans/${id}/load-after?limit=7` })).json();
+    assert.deepEqual({ total: first.total, next: first.nextOffset }, { total: made.loadAfter.length, next: 7 });
+    const pages = [first.hosts];
+    for (let offset = first.nextOffset; offset !== null;) {
+      const page = (await call({ method: 'GET', url: `/v1/plans/${id}/load-after?limit=7&offset=${offset}` })).json();
+      pages.push(page.hosts);
+      offset = page.nextOffset;
+    }
+    assert.deepEqual(pages.flat(), made.loadAfter, 'every host, each once, in stored order');
+    assert.deepEqual((await call({ method: 'GET', url: `/v1/plans/${id}/load-after?offset=5000` })).json().hosts, []);
+    // The executor reads the whole list.
+    assert.deepEqual((await loadPlan(pool, id))!.loadAfter, made.loadAfter);
+
+    assert.equal((await call({ method: 'GET', url: '/v1/plans/999999/load-after' })).statusCode, 404);
+    for (const [query, field] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['offset=-1', 'offset'], ['hosts=1', 'hosts']] as const) {
+      const bad = await call({ method: 'GET', url: `/v1/plans/${id}/load-after?${query}` });
+      assert.equal(bad.statusCode, 400, query);
+      assert.match(JSON.stringify(bad.json()), new RegExp(field), query);
+    }
+  });
 });
