@@ -64,6 +64,15 @@ interface KeptPlan {
   gzip?: Buffer;
 }
 
+/** What a page of one of a plan's lists answers beside its rows (schema: planPageProperties). */
+const planPage = (planId: number, q: { limit: number; offset: number }, total: number) => ({
+  planId, total, limit: q.limit, offset: q.offset, nextOffset: q.offset + q.limit < total ? q.offset + q.limit : null,
+});
+const planPageProperties = (totalDescription: string) => ({
+  planId: { type: 'integer' }, total: { type: 'integer', description: totalDescription },
+  limit: { type: 'integer' }, offset: { type: 'integer' }, nextOffset: nextOffsetSchema,
+} as const);
+
 /** Largest page of GET /v1/plans. */
 export const MAX_PLAN_PAGE = 200;
 /** Bodies of the plan mutations carry one short reason: anything bigger is refused (413) before parsing. */
@@ -255,8 +264,7 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
         200: {
           type: 'object',
           properties: {
-            planId: { type: 'integer' }, total: { type: 'integer', description: 'recommendations matching (all pages)' },
-            limit: { type: 'integer' }, offset: { type: 'integer' }, nextOffset: nextOffsetSchema,
+            ...planPageProperties('recommendations matching (all pages)'),
             recommendations: costSchema.properties.rightsizing,
           },
         },
@@ -268,8 +276,7 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
     const q = req.query as { action?: RightsizingAction; limit: number; offset: number };
     const page = await plans.rightsizing(id, { limit: q.limit, offset: q.offset, ...(q.action ? { action: q.action } : {}) });
     if (!page) throw notFound(id);
-    const next = q.offset + q.limit < page.total ? q.offset + q.limit : null;
-    return { planId: id, total: page.total, limit: q.limit, offset: q.offset, nextOffset: next, recommendations: page.recommendations };
+    return { ...planPage(id, q, page.total), recommendations: page.recommendations };
   });
 
   app.get('/v1/plans/:id/load-after', {
@@ -282,8 +289,7 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
         200: {
           type: 'object',
           properties: {
-            planId: { type: 'integer' }, total: { type: 'integer', description: 'hosts in the whole list (all pages)' },
-            limit: { type: 'integer' }, offset: { type: 'integer' }, nextOffset: nextOffsetSchema,
+            ...planPageProperties('hosts in the whole list (all pages)'),
             hosts: { type: 'array', items: hostLoadSchema },
           },
         },
@@ -295,8 +301,7 @@ export function registerPlanRoutes(app: FastifyInstance, plans: PlansPort): void
     const q = req.query as { limit: number; offset: number };
     const page = await plans.loadAfter(id, q);
     if (!page) throw notFound(id);
-    const next = q.offset + q.limit < page.total ? q.offset + q.limit : null;
-    return { planId: id, total: page.total, limit: q.limit, offset: q.offset, nextOffset: next, hosts: page.hosts };
+    return { ...planPage(id, q, page.total), hosts: page.hosts };
   });
 
   const mutation = (summary: string, body: object, ok: 200 | 202) => ({
