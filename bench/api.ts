@@ -23,7 +23,7 @@ import { startServe } from './api/api-process.ts';
 import type { LoadRequest, LoadResult } from './api/load-child.ts';
 import { benchRoutes, type BenchRoute } from './api/routes.ts';
 import { seedFleet } from './api/seed.ts';
-import { Children } from './ingest/procs.ts';
+import { Children, cpuSeconds } from './ingest/procs.ts';
 
 const USAGE = `usage: npm run bench:api -- [options]
   --seconds N        measured time per route at the fixed rate (default 20)
@@ -133,6 +133,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 interface RouteResult {
   route: BenchRoute;
   fixed?: LoadResult;
+  /** Share of one core each process used during the fixed-rate run, %: which of the two is the limit. */
+  cpu?: { api: number; load: number };
   max?: LoadResult;
   error?: string;
 }
@@ -217,8 +219,12 @@ async function main(): Promise<number> {
       const cold = await requestEach(api.url, fleet.viewerKey, route.paths, values['accept-encoding']);
       say(`  first request of each of ${fmt(route.paths.length)} paths: ${(cold.seconds).toFixed(1)} s (${PRIME_CONCURRENCY} at a time; slowest ${ms(cold.slowestMs)} ms)`);
       if (warmup > 0) await runLoad(load, { ...common, rate, seconds: warmup }, 'warm-up');
+      const cpuBefore = { api: cpuSeconds(api.child.pid), load: cpuSeconds(load.pid), at: performance.now() };
       out.fixed = await runLoad(load, { ...common, rate, seconds }, `${fmt(rate)} req/s`);
-      say(`  at ${fmt(rate)} req/s: ${fmt(out.fixed.rps)} req/s, p50 ${ms(out.fixed.p50)} ms, p95 ${ms(out.fixed.p95)} ms, p99 ${ms(out.fixed.p99)} ms, non-2xx ${out.fixed.non2xx}, errors ${out.fixed.errors}`);
+      const wallS = (performance.now() - cpuBefore.at) / 1000;
+      const share = (before: number | undefined, now: number | undefined) => (before === undefined || now === undefined ? NaN : (100 * (now - before)) / wallS);
+      out.cpu = { api: share(cpuBefore.api, cpuSeconds(api.child.pid)), load: share(cpuBefore.load, cpuSeconds(load.pid)) };
+      say(`  at ${fmt(rate)} req/s: ${fmt(out.fixed.rps)} req/s, p50 ${ms(out.fixed.p50)} ms, p95 ${ms(out.fixed.p95)} ms, p99 ${ms(out.fixed.p99)} ms, non-2xx ${out.fixed.non2xx}, errors ${out.fixed.errors}; CPU: API ${fmt(out.cpu.api)} %, load generator ${fmt(out.cpu.load)} % of a core`);
       if (maxSeconds > 0) {
         out.max = await runLoad(load, { ...common, rate: 0, seconds: maxSeconds }, 'max');
         say(`  at max: ${fmt(out.max.rps)} req/s, p50 ${ms(out.max.p50)} ms, p95 ${ms(out.max.p95)} ms, p99 ${ms(out.max.p99)} ms, non-2xx ${out.max.non2xx}`);
@@ -233,12 +239,12 @@ async function main(): Promise<number> {
 
   say('');
   say(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores; the API and the load generator each take up to one)`);
-  const header = ['route', 'target/s', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'non-2xx', 'errors', 'KiB/resp', 'max req/s', 'max p99 ms', 'valid'];
+  const header = ['route', 'target/s', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'non-2xx', 'errors', 'KiB/resp', 'API CPU %', 'load CPU %', 'max req/s', 'max p99 ms', 'valid'];
   const valid = (r: LoadResult | undefined) => r !== undefined && r.responses > 0 && r.non2xx === 0 && r.errors === 0;
   const rows = results.map((r) => [
     r.route.name, fmt(rate), fmt(r.fixed?.rps ?? NaN), ms(r.fixed?.p50 ?? NaN), ms(r.fixed?.p95 ?? NaN), ms(r.fixed?.p99 ?? NaN),
     String(r.fixed?.non2xx ?? '—'), String(r.fixed?.errors ?? '—'), r.fixed ? (r.fixed.bytesPerResponse / 1024).toFixed(1) : '—',
-    fmt(r.max?.rps ?? NaN), ms(r.max?.p99 ?? NaN), valid(r.fixed) ? 'yes' : 'NO',
+    fmt(r.cpu?.api ?? NaN), fmt(r.cpu?.load ?? NaN), fmt(r.max?.rps ?? NaN), ms(r.max?.p99 ?? NaN), valid(r.fixed) ? 'yes' : 'NO',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
