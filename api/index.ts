@@ -1,6 +1,6 @@
 export { buildApi, DEFAULT_BODY_LIMIT, type ApiDeps } from './server.ts';
 export { DEFAULT_RATE_LIMIT_PER_MINUTE } from './rate-limit.ts';
-export { CACHED_READ_ROUTES, DEFAULT_FORECAST_CACHE_MS, DEFAULT_READ_CACHE_MS, ReadCache } from './read-cache.ts';
+export { CACHED_READ_ROUTES, DEFAULT_FORECAST_CACHE_MS, DEFAULT_READ_CACHE_MS, pagedListTtlMs, ReadCache } from './read-cache.ts';
 export type { DependencyProbe } from './health.ts';
 export type { StateCounts } from './metrics.ts';
 export { MAX_ANOMALY_WINDOW_DAYS, type FleetReads, type VmForecastBand, type ForecastPoint, type ActualPoint, type VmRow, type AnomalyRow, type SavingsRow } from './fleet-routes.ts';

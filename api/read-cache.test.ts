@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
-import { ReadCache } from './read-cache.ts';
+import { pagedListTtlMs, ReadCache } from './read-cache.ts';
 import { buildApi } from './server.ts';
 import { memoryKeyStore, stubDeps } from './testing.ts';
 import type { ActionPlan } from '../scheduler/index.ts';
@@ -197,6 +197,28 @@ test('the request that loads an answer is compressed too when its caller accepts
     const plain = await get();
     assert.equal(plain.headers['content-encoding'], undefined);
     assert.equal(plain.body, gunzipSync(first.rawPayload).toString());
+  } finally {
+    await api.close();
+  }
+});
+
+test('host and VM pages are kept half the TTL (their lists the other half, where they are read), compressed like the rest', async () => {
+  const keys = memoryKeyStore();
+  let listReads = 0;
+  const hosts = Array.from({ length: 50 }, (_, i) => ({ hostId: `host-${i}`, cpuCores: 64, memBytes: 2.7e11, vmCount: 8, cpuP95Cores: i, memReservedBytes: i * 1e9, updatedAt: new Date(0) }));
+  const api = await buildApi(stubDeps({ keys: keys.store, readCacheMs: 400, listHosts: async () => (listReads++, hosts) }));
+  const viewer = (await keys.store.create('v', 'viewer')).token;
+  const get = () => api.inject({ url: '/v1/hosts?limit=50', headers: { authorization: `Bearer ${viewer}`, 'accept-encoding': 'gzip' } });
+  try {
+    const first = await get();
+    assert.equal(first.headers['content-encoding'], 'gzip');
+    assert.equal(JSON.parse(gunzipSync(first.rawPayload).toString()).hosts.length, 50);
+    await get();
+    assert.equal(listReads, 1, 'the page answer is kept');
+    assert.equal(pagedListTtlMs(400), 200);
+    await sleep(260); // past the page's 200 ms
+    await get();
+    assert.equal(listReads, 2, 'and no longer than its half of the TTL');
   } finally {
     await api.close();
   }

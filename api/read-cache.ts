@@ -117,17 +117,26 @@ export interface ReadCacheOptions {
 }
 
 /**
+ * How long a route whose pages are cut from a list kept in memory (/v1/hosts, /v1/vms: see
+ * cli/api-deps.ts) keeps that list: half the read TTL, its pages' answers the other half, so an
+ * answer is never older than the TTL either.
+ */
+export const pagedListTtlMs = (readTtlMs: number): number => Math.floor(readTtlMs / 2);
+
+/**
  * GET routes whose answer is the same for every caller allowed to call them (viewer reads of
  * shared fleet state). Routes answering about the caller (whoami, keys) are never listed.
- * /v1/hosts and /v1/vms are not here: their data is cached whole where it is read (cli/api-deps.ts)
- * and paged in memory, one store read per TTL however many pages are asked.
+ * /v1/hosts and /v1/vms also keep their data whole where it is read (cli/api-deps.ts), one store
+ * read per TTL however many pages are asked; here each page is serialized and compressed once.
  */
-export const CACHED_READ_ROUTES: Readonly<Record<string, 'read' | 'forecast'>> = Object.freeze({
+export const CACHED_READ_ROUTES: Readonly<Record<string, 'read' | 'page' | 'forecast'>> = Object.freeze({
   '/v1/recommendations': 'read',
   '/v1/plans': 'read',
   '/v1/plans/:id': 'read',
   '/v1/plans/:id/rightsizing': 'read',
   '/v1/plans/:id/load-after': 'read',
+  '/v1/hosts': 'page',
+  '/v1/vms': 'page',
   '/v1/anomalies': 'read',
   '/v1/savings': 'read',
   '/v1/vms/:vmId/forecast': 'forecast',
@@ -144,7 +153,7 @@ export const CACHED_READ_ROUTES: Readonly<Record<string, 'read' | 'forecast'>> =
  */
 export function registerReadCache(app: FastifyInstance, opts: ReadCacheOptions): void {
   if (opts.ttlMs <= 0) return;
-  const caches = { read: new ReadCache<CachedAnswer>(opts.ttlMs), forecast: new ReadCache<CachedAnswer>(Math.max(opts.ttlMs, opts.forecastTtlMs)) };
+  const caches = { read: new ReadCache<CachedAnswer>(opts.ttlMs), page: new ReadCache<CachedAnswer>(opts.ttlMs - pagedListTtlMs(opts.ttlMs)), forecast: new ReadCache<CachedAnswer>(Math.max(opts.ttlMs, opts.forecastTtlMs)) };
 
   app.addHook('onRoute', (route) => {
     const kind = CACHED_READ_ROUTES[route.url];
@@ -211,8 +220,7 @@ export function registerReadCache(app: FastifyInstance, opts: ReadCacheOptions):
     if (req.method === 'GET' || req.method === 'HEAD' || reply.statusCode >= 500) return payload;
     const path = req.url.split('?')[0] ?? '';
     if (path.startsWith('/v1/')) {
-      caches.read.invalidate();
-      caches.forecast.invalidate();
+      for (const cache of Object.values(caches)) cache.invalidate();
     }
     return payload;
   });

@@ -1,4 +1,4 @@
-import { pgApiKeyStore, ReadCache, type ApiDeps, type VmRow, type FleetReads, type ForecastPoint, type PlansPort, type StateCounts, type VmForecastBand } from '../api/index.ts';
+import { pagedListTtlMs, pgApiKeyStore, ReadCache, type ApiDeps, type VmRow, type FleetReads, type ForecastPoint, type PlansPort, type StateCounts, type VmForecastBand } from '../api/index.ts';
 import { forecast as models, type VmHistory } from '../models/index.ts';
 import { FORECAST_MODEL_NAME } from './planning-cycle.ts';
 import { ANOMALY_TABLE, SAMPLE_TABLES } from '../streams/index.ts';
@@ -122,9 +122,10 @@ function vmForecaster(pool: PgPool, questdb: QuestDbClient, vmTable: string): (v
 }
 
 /** The fleet read routes' port: VMs and anomalies from QuestDB, savings from the plans in PostgreSQL. */
-export function fleetReads(pool: PgPool, questdb: QuestDbClient, tablePrefix = '', cacheMs = 0): FleetReads {
+export function fleetReads(pool: PgPool, questdb: QuestDbClient, tablePrefix = '', readCacheMs = 0): FleetReads {
   const vmTable = `${tablePrefix}${SAMPLE_TABLES.vm}`;
-  const vmLists = new ReadCache<VmRow[]>(cacheMs);
+  // The VM list is read whole and paged in memory (the API keeps each page's answer the rest of the TTL).
+  const vmLists = new ReadCache<VmRow[]>(pagedListTtlMs(readCacheMs));
   const anomalyTable = `${tablePrefix}${ANOMALY_TABLE}`;
   return {
     forecast: vmForecaster(pool, questdb, vmTable),
@@ -195,8 +196,8 @@ export function apiOptionsFrom(config: Config): ApiWiringOptions {
 /** Wires the API's reads to PostgreSQL, and its readiness checks to every server it depends on. */
 export function apiDeps(pool: PgPool, questdb: QuestDbClient, bus: MessageBus, logger: Logger, cloudCatalogPath?: string, options: ApiWiringOptions = {}): ApiDeps {
   let catalog: Promise<InstanceCatalog> | undefined;
-  // The host inventory is read whole and paged in memory: one PostgreSQL read per TTL, however many pages are asked.
-  const hostList = new ReadCache<HostInventory[]>(options.readCacheMs ?? 0);
+  // The host inventory is read whole and paged in memory: one PostgreSQL read per list TTL, however many pages are asked.
+  const hostList = new ReadCache<HostInventory[]>(pagedListTtlMs(options.readCacheMs ?? 0));
   const plans = plansPort(pool);
   return {
     plans,
