@@ -107,6 +107,10 @@ const CONSUME_WAIT_MS = 250;
  * that does not call consume for this long is taken out of the group.
  */
 export const MAX_POLL_INTERVAL_MS = 300_000;
+/** The consumer's prefetch queue: at least this many messages (librdkafka default 100,000) … */
+export const RDKAFKA_PREFETCH_MESSAGES = 10_000;
+/** … and at most this many KiB (default 65,536). */
+export const RDKAFKA_PREFETCH_KIB = 16_384;
 const OP_TIMEOUT_MS = 30_000;
 
 export type Compression = 'lz4' | 'zstd' | 'none';
@@ -621,6 +625,10 @@ export class RdKafkaBus implements MessageBus {
         'max.poll.interval.ms': MAX_POLL_INTERVAL_MS,
         // A member joining or leaving moves only the partitions that change hands; the others keep flowing.
         'partition.assignment.strategy': 'cooperative-sticky',
+        // librdkafka prefetches up to 100,000 messages / 64 MiB by default: memory outside the V8
+        // heap that a worker behind a backlog holds for nothing (the loop takes 1,000 at a time).
+        'queued.min.messages': RDKAFKA_PREFETCH_MESSAGES,
+        'queued.max.messages.kbytes': RDKAFKA_PREFETCH_KIB,
         rebalance_cb: ((err: RdError | undefined, partitions: RdTopicPartition[]) => wrapper.onRebalance(err, partitions)) as (...args: never[]) => void,
       },
       { 'auto.offset.reset': options.fromBeginning === false ? 'latest' : 'earliest' },

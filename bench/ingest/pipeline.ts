@@ -196,7 +196,7 @@ export async function runSetting(spec: SettingSpec, questdb: QuestDbClient, chil
       if (now - lastSay < 5000) return;
       const dt = (now - lastSay) / 1000;
       const window = tracker.summary(now - 10_000, now - 2_000, now);
-      say(`  [${spec.adapter} ×${spec.workers}w] ${phase} ${((now - t0) / 1000).toFixed(0)} s: produced ${fmt((producedTotal - lastProduced) / dt)}/s, landed ${fmt((landedNow - lastLanded) / dt)}/s, backlog ${fmt(producedTotal - landedNow)}, recent p50 ${window.p50.toFixed(2)} s, worker RSS ${rss!.peak().toFixed(0)} MiB`);
+      say(`  [${spec.adapter} ×${spec.workers}w] ${phase} ${((now - t0) / 1000).toFixed(0)} s: produced ${fmt((producedTotal - lastProduced) / dt)}/s, landed ${fmt((landedNow - lastLanded) / dt)}/s, backlog ${fmt(producedTotal - landedNow)}, recent p50 ${window.p50.toFixed(2)} s, worker RSS ${rss!.peaks().map((mb) => mb.toFixed(0)).join(' / ')} MiB`);
       lastSay = now;
       lastLanded = landedNow;
       lastProduced = producedTotal;

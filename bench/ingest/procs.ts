@@ -106,7 +106,7 @@ const CLOCK_TICKS = 100;
 
 /** Samples the peak RSS of some pids every second; `peak()` is the largest seen per pid. */
 export class RssSampler {
-  private readonly peaks = new Map<number, number>();
+  private readonly peakByPid = new Map<number, number>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly pids: () => (number | undefined)[]) {
@@ -117,13 +117,18 @@ export class RssSampler {
   sample(): void {
     for (const pid of this.pids()) {
       const mb = peakRssMb(pid);
-      if (pid !== undefined && mb !== undefined) this.peaks.set(pid, Math.max(this.peaks.get(pid) ?? 0, mb));
+      if (pid !== undefined && mb !== undefined) this.peakByPid.set(pid, Math.max(this.peakByPid.get(pid) ?? 0, mb));
     }
   }
 
   /** Largest peak over the pids (one worker's RSS, the worst one). */
   peak(): number {
-    return Math.max(0, ...this.peaks.values());
+    return Math.max(0, ...this.peakByPid.values());
+  }
+
+  /** Each pid's peak, in the order the pids were first seen. */
+  peaks(): number[] {
+    return [...this.peakByPid.values()];
   }
 
   stop(): void {
