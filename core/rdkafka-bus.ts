@@ -623,8 +623,12 @@ export class RdKafkaBus implements MessageBus {
         'session.timeout.ms': sessionTimeout,
         'heartbeat.interval.ms': Math.min(3_000, Math.floor(sessionTimeout / 3)),
         'max.poll.interval.ms': MAX_POLL_INTERVAL_MS,
-        // A member joining or leaving moves only the partitions that change hands; the others keep flowing.
-        'partition.assignment.strategy': 'cooperative-sticky',
+        // Round robin over every subscribed topic's partitions, as kafkajs assigns them, so each
+        // member gets its share of every topic. Not cooperative-sticky: it balances partition
+        // counts over all topics together, and left one of two workers with every partition of
+        // the busy topic (host ticks) and the other with the idle ones (collectd, host samples).
+        // The price: a rebalance revokes every partition for a moment (the eager protocol).
+        'partition.assignment.strategy': 'roundrobin',
         // librdkafka prefetches up to 100,000 messages / 64 MiB by default: memory outside the V8
         // heap that a worker behind a backlog holds for nothing (the loop takes 1,000 at a time).
         'queued.min.messages': RDKAFKA_PREFETCH_MESSAGES,

@@ -84,6 +84,41 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const client of ['kafkajs', 'rdkafka'] as const) {
   describe(`MessageBus contract: ${client}`, { skip: client === 'rdkafka' && missing ? missing : false }, () => {
+    it('two members of a group subscribed to three topics each get partitions of both: one busy topic is shared whatever the other carries', async () => {
+      const { bus, g, topic } = setup(client);
+      const busy = topic('busy');
+      const quiet = [topic('quiet1'), topic('quiet2')];
+      await bus.ensureTopics([busy, ...quiet].map((t) => ({ topic: t, partitions: 16 })));
+      const producer = await bus.producer();
+      cleanups.push(() => producer.close());
+      // The streams worker's shape: one topic carries the load (host ticks), the others little.
+      const busyBy = new Map<string, Set<number>>([['a', new Set()], ['b', new Set()]]);
+      const members: BusConsumer[] = [];
+      for (const name of ['a', 'b']) {
+        const c = await bus.consumer({ groupId: g, topics: [...quiet, busy], fromBeginning: true });
+        await c.start(async (batch) => {
+          if (batch.topic === busy) busyBy.get(name)!.add(batch.partition);
+        });
+        members.push(c);
+        cleanups.push(() => c.close());
+        if (name === 'a') await sleep(3_000); // a alone first (it takes every partition), as a worker started before another
+      }
+      // What is consumed once the group has settled: until both members have had some of the
+      // busy topic for 3 s (or 45 s have passed).
+      const settle = Date.now() + 10_000;
+      let bothSince = Infinity;
+      for (let round = 0, until = Date.now() + 45_000; Date.now() < until; round++) {
+        if (settle > Date.now()) for (const ps of busyBy.values()) ps.clear();
+        await producer.send(busy, messages(round * 40, 40));
+        if (settle <= Date.now() && [...busyBy.values()].every((ps) => ps.size > 0)) bothSince = Math.min(bothSince, Date.now());
+        if (Date.now() - bothSince > 3_000) break;
+        await sleep(50);
+      }
+      await Promise.all(members.map((c) => c.close()));
+      const spread = [...busyBy].map(([name, ps]) => `${name}: ${[...ps].sort().join(',') || 'none'}`).join('; ');
+      assert.ok([...busyBy.values()].every((ps) => ps.size > 0), `both members consumed the busy topic (${spread})`);
+    });
+
     it('keyed messages with headers round-trip; a group consumes each once and commits; a later member gets nothing again; the lag drains to 0', async () => {
       const { bus, g, topic } = setup(client);
       const t = topic('contract');
@@ -231,7 +266,7 @@ describe('the rdkafka adapter beyond the contract', { skip: missing || false }, 
     let b: BusConsumer | undefined;
     let joinedAt = -1;
     // Messages keep coming before, during and after the rebalance: until B has worked for a
-    // while (it gets partitions after A's next heartbeat and two rounds of the cooperative protocol).
+    // while (it gets partitions after A's next heartbeat and the group's rebalance).
     let rounds = 0;
     let bWorkedSince = Infinity;
     while (rounds < 400 && (rounds < 60 || rounds < bWorkedSince + 20)) {
