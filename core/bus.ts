@@ -35,6 +35,17 @@ export interface ConsumerOptions {
   fromBeginning?: boolean;
   /** How long the group waits for a silent member before it rebalances (adapter default when absent). */
   sessionTimeoutMs?: number;
+  /**
+   * Called after a rebalance took partitions from this member (another member reads them now):
+   * what the member kept per partition can go. Errors it throws are logged, not raised.
+   */
+  onRevoked?: (partitions: readonly TopicPartition[]) => void;
+}
+
+/** One partition of one topic. */
+export interface TopicPartition {
+  topic: string;
+  partition: number;
 }
 
 /**

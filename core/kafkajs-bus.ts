@@ -1,6 +1,6 @@
 import kafkajs, { Kafka, logLevel, Partitioners, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import type { Logger } from './logger.ts';
-import type { BatchHandler, BusConsumer, BusProducer, ConsumerOptions, MessageBus, OutgoingMessage, TopicSpec } from './bus.ts';
+import type { BatchHandler, BusConsumer, BusProducer, ConsumerOptions, MessageBus, OutgoingMessage, TopicPartition, TopicSpec } from './bus.ts';
 import { NovaError } from './errors.ts';
 
 const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -144,7 +144,7 @@ class KafkaJsConsumer implements BusConsumer {
 export class KafkaJsBus implements MessageBus {
   private readonly kafka: Kafka;
 
-  constructor(brokers: readonly string[], clientId: string, log: Logger) {
+  constructor(brokers: readonly string[], clientId: string, private readonly log: Logger) {
     this.kafka = new Kafka({
       brokers: [...brokers],
       clientId,
@@ -167,6 +167,7 @@ export class KafkaJsBus implements MessageBus {
     const heartbeatInterval = Math.min(3_000, Math.floor(sessionTimeout / 3));
     const consumer = this.kafka.consumer({ groupId: options.groupId, maxBytesPerPartition: 4 * 1024 * 1024, sessionTimeout, heartbeatInterval });
     await connectOrExplain(() => consumer.connect());
+    if (options.onRevoked) reportRevocations(consumer, options.onRevoked, this.log);
     return new KafkaJsConsumer(consumer, options);
   }
 
@@ -249,4 +250,24 @@ async function connectOrExplain(connect: () => Promise<void>): Promise<void> {
   } catch (cause) {
     throw new NovaError('KAFKA_UNREACHABLE', `cannot reach Kafka (${(cause as Error).message}); is the stack up? run: ./novacron stack up`, { retriable: true, cause });
   }
+}
+
+/**
+ * kafkajs has no revoke callback: every join of the group (the eager protocol: all members
+ * rejoin on a rebalance) announces the member's whole new assignment, so what it had before and
+ * lost is the difference.
+ */
+function reportRevocations(consumer: Consumer, onRevoked: (partitions: readonly TopicPartition[]) => void, log: Logger): void {
+  let held = new Set<string>();
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    const now = new Set(Object.entries(e.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => `${p}\u0000${topic}`)));
+    const lost = [...held].filter((k) => !now.has(k)).map((k) => ({ topic: k.slice(k.indexOf('\u0000') + 1), partition: Number(k.slice(0, k.indexOf('\u0000'))) }));
+    held = now;
+    if (lost.length === 0) return;
+    try {
+      onRevoked(lost);
+    } catch (err) {
+      log.warn({ err }, 'kafka: the revoked-partitions callback failed');
+    }
+  });
 }

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { BatchHandler, BusConsumer, BusProducer, ConsumerOptions, IncomingBatch, MessageBus, OutgoingMessage, TopicSpec } from './bus.ts';
+import type { BatchHandler, BusConsumer, BusProducer, ConsumerOptions, IncomingBatch, MessageBus, OutgoingMessage, TopicPartition, TopicSpec } from './bus.ts';
 import { NovaError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -362,12 +362,31 @@ class RdKafkaConsumer implements BusConsumer {
     this.consumer = consumer;
   }
 
+  /** Partitions this member was last given, to tell which a rebalance took away. */
+  private readonly held = new Map<string, TopicPartition>();
+
+  /** Tells the owner which partitions left this member (ConsumerOptions.onRevoked). */
+  private reportLost(lost: readonly TopicPartition[]): void {
+    for (const p of lost) this.held.delete(tpKey(p.topic, p.partition));
+    if (lost.length === 0 || !this.options.onRevoked) return;
+    try {
+      this.options.onRevoked(lost);
+    } catch (e) {
+      this.log.warn({ err: e }, 'kafka: the revoked-partitions callback failed');
+    }
+  }
+
   onRebalance(err: RdError | undefined, partitions: RdTopicPartition[]): void {
     const cooperative = this.consumer.rebalanceProtocol() === 'COOPERATIVE';
     const list = partitions.map((p) => `${p.topic}[${p.partition}]`).join(', ') || 'none';
     try {
       if (err?.code === ERR.ASSIGN_PARTITIONS) {
         for (const p of partitions) this.owned.set(tpKey(p.topic, p.partition), ++this.epochs);
+        if (!cooperative) {
+          const assigned = new Set(partitions.map((p) => tpKey(p.topic, p.partition)));
+          this.reportLost([...this.held.values()].filter((p) => !assigned.has(tpKey(p.topic, p.partition))));
+        }
+        for (const p of partitions) this.held.set(tpKey(p.topic, p.partition), { topic: p.topic, partition: p.partition });
         if (cooperative) this.consumer.incrementalAssign(partitions);
         else this.consumer.assign(partitions);
         if (this.paused && partitions.length > 0) this.consumer.pause(partitions);
@@ -392,6 +411,9 @@ class RdKafkaConsumer implements BusConsumer {
             this.log.debug({ err: e }, 'kafka unassign after close');
           }
           this.log.info({ group: this.options.groupId, partitions: list }, 'kafka rebalance: partitions revoked');
+          // Cooperative: what is revoked is gone. Eager: everything is revoked, and what is not
+          // assigned back is gone (reported on the assignment).
+          if (cooperative) this.reportLost(partitions.map((p) => ({ topic: p.topic, partition: p.partition })));
         };
         // The member still owns the partitions until it unassigns: the batch being handled
         // finishes and commits first, so its messages are not handed to the next owner again.

@@ -21,6 +21,27 @@ function thresholdDetector(fed: { n: number }): SeriesDetector {
 }
 
 describe('AnomalyStage', () => {
+  it('release(source) drops the VMs whose samples last came from that source, and only those; they learn again from scratch', () => {
+    const built: string[] = [];
+    const stage = new AnomalyStage((metric) => (built.push(metric), thresholdDetector({ n: 0 })));
+    stage.observe([sample(1000, 1, 'a1'), sample(1000, 1, 'a2')], 1);
+    stage.observe([sample(1000, 1, 'b1')], 2);
+    stage.observe([sample(2000, 1, 'moved')], 1);
+    stage.observe([sample(3000, 1, 'moved')], 2); // its host's partition changed: it is source 2's now
+    assert.equal(stage.seriesCount, 8);
+    assert.equal(stage.release(1), 4, 'a1 and a2, two metrics each');
+    assert.equal(stage.seriesCount, 4);
+    assert.equal(stage.release(1), 0, 'nothing left of source 1');
+    assert.equal(stage.release(3), 0, 'an unknown source');
+    built.length = 0;
+    stage.observe([sample(4000, 1, 'b1'), sample(4000, 1, 'moved'), sample(4000, 1, 'a1')], 2);
+    assert.equal(built.length, 2, 'only a1 is built again');
+    assert.equal(stage.release(2), 6);
+    assert.equal(stage.seriesCount, 0);
+    stage.observe([sample(5000, 1, 'b1')], 2);
+    assert.equal(stage.seriesCount, 2, 'the recency list still works after releasing everything');
+  });
+
   it('scores CPU and memory as fractions of capacity and raises events when the detector alarms', async () => {
     const fed = { n: 0 };
     const stage = new AnomalyStage(() => thresholdDetector(fed));

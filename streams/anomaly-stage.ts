@@ -63,6 +63,8 @@ interface VmState {
   readonly vmId: string;
   detectors: (SeriesDetector | undefined)[];
   lastTs: number;
+  /** Where its samples last came from (the caller's number for a topic partition): see `release`. */
+  source: number;
   /** Neighbours in the recency list: `prev` was updated less recently, `next` more. */
   prev: VmState | undefined;
   next: VmState | undefined;
@@ -124,7 +126,11 @@ export class AnomalyStage {
     return bytes;
   }
 
-  observe(samples: readonly VmSample[]): void {
+  /**
+   * Scores `samples`. `source` names where they came from (the worker numbers its topic
+   * partitions), so that the state of VMs whose partition went to another worker can be released.
+   */
+  observe(samples: readonly VmSample[], source = 0): void {
     // Within a batch one VM's samples may come from several producers' sends: score in time order.
     const ordered = sortedByTs(samples) ? samples : [...samples].sort((a, b) => a.ts - b.ts);
     for (const s of ordered) {
@@ -140,11 +146,12 @@ export class AnomalyStage {
           this.append(state);
         }
       } else {
-        state = { vmId: s.vmId, detectors: new Array(METRICS.length).fill(undefined), lastTs: -Infinity, prev: undefined, next: undefined };
+        state = { vmId: s.vmId, detectors: new Array(METRICS.length).fill(undefined), lastTs: -Infinity, source, prev: undefined, next: undefined };
         this.vms.set(s.vmId, state);
         this.append(state);
       }
       if (s.ts > state.lastTs) state.lastTs = s.ts;
+      state.source = source;
       for (let m = 0; m < METRICS.length; m++) {
         const value = READ_METRIC[m]!(s);
         if (!Number.isFinite(value)) {
@@ -164,6 +171,21 @@ export class AnomalyStage {
       }
     }
     this.evict();
+  }
+
+  /**
+   * Drops the state of every VM whose samples last came from `source` (a partition that another
+   * worker reads now: it builds its own state, and this one would otherwise sit here until it
+   * idles out). Returns the series dropped. O(VMs held); rebalances are rare.
+   */
+  release(source: number): number {
+    let dropped = 0;
+    for (let state = this.head; state;) {
+      const next = state.next;
+      if (state.source === source) dropped += this.drop(state);
+      state = next;
+    }
+    return dropped;
   }
 
   private append(state: VmState): void {

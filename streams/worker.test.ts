@@ -5,7 +5,7 @@ import { createLogger } from '../core/index.ts';
 import { decodeSample, encodeHostSample, encodeHostTick, encodeVmSample, type HostSample, type Sample, type VmSample } from '../schemas/index.ts';
 import { NovaError } from '../core/index.ts';
 import { logSink } from '../test/support/capture.ts';
-import { DLQ_HEADERS, SampleWorker, WorkerMetrics, type BatchDecoder, type SampleStore, type SampleWorkerDeps } from './index.ts';
+import { AnomalyStage, DLQ_HEADERS, SampleWorker, WorkerMetrics, type BatchDecoder, type SampleStore, type SampleWorkerDeps } from './index.ts';
 
 const TOPICS: Topics = { hostSamples: 'w.samples.host', vmSamples: 'w.samples.vm', deadLetter: 'w.dlq', anomalies: 't.anomalies' };
 // Years in the past for the real clock: valid only if the worker uses the injected now.
@@ -163,6 +163,23 @@ async function started(extra: Partial<SampleWorkerDeps> = {}) {
 }
 
 describe('SampleWorker batch handling', () => {
+  test('partitions a rebalance gave to another worker: the anomaly state of their VMs is released, the rest kept', async () => {
+    const stage = new AnomalyStage(() => ({ update: (_ts, v) => ({ score: 0, expected: v, explanation: '', alarm: false }) }));
+    const sink = { publish: async () => undefined, close: async () => undefined };
+    const { consumer } = await started({ anomalies: { stage, sink } });
+    const batchOf = (partition: number, vmIds: string[]): IncomingBatch => ({
+      topic: TOPICS.vmSamples, partition, messages: vmIds.map((vmId, i) => incoming(i, encodeVmSample(vm({ vmId })))),
+    });
+    await consumer.deliver(batchOf(3, ['p3-a', 'p3-b']));
+    await consumer.deliver(batchOf(5, ['p5-a']));
+    assert.equal(stage.seriesCount, 6, 'three VMs, CPU and memory each');
+    assert.ok(consumer.options.onRevoked, 'the worker asks to hear of revoked partitions');
+    consumer.options.onRevoked!([{ topic: TOPICS.vmSamples, partition: 3 }, { topic: TOPICS.hostSamples, partition: 3 }, { topic: TOPICS.vmSamples, partition: 9 }]);
+    assert.equal(stage.seriesCount, 2, 'only p5-a is left');
+    consumer.options.onRevoked!([{ topic: TOPICS.hostSamples, partition: 5 }]);
+    assert.equal(stage.seriesCount, 2, 'the same partition number of another topic is another source');
+  });
+
   test('subscribes its group to both sample topics', async () => {
     const { consumer, worker } = await started();
     assert.equal(consumer.options.groupId, 'g-test');

@@ -1,4 +1,4 @@
-import { NovaError, type BusConsumer, type BusProducer, type IncomingBatch, type Logger, type MessageBus, type Topics } from '../core/index.ts';
+import { NovaError, type BusConsumer, type BusProducer, type IncomingBatch, type Logger, type MessageBus, type TopicPartition, type Topics } from '../core/index.ts';
 import type { Sample, VmSample } from '../schemas/index.ts';
 import type { AnomalySink } from './anomaly-sink.ts';
 import type { AnomalyStage } from './anomaly-stage.ts';
@@ -99,6 +99,8 @@ export class SampleWorker {
   private stopping = false;
   private readonly wakers = new Set<() => void>();
   private lagTimer: NodeJS.Timeout | undefined;
+  /** Topic partitions numbered for the anomaly stage, as first seen. */
+  private readonly sources = new Map<string, number>();
 
   constructor(private readonly deps: SampleWorkerDeps) {
     this.metrics = deps.metrics ?? new WorkerMetrics();
@@ -118,7 +120,7 @@ export class SampleWorker {
   async start(): Promise<void> {
     const { bus, groupId, sessionTimeoutMs } = this.deps;
     this.dlq = await bus.producer();
-    this.consumer = await bus.consumer({ groupId, topics: this.subscribedTopics, fromBeginning: true, sessionTimeoutMs });
+    this.consumer = await bus.consumer({ groupId, topics: this.subscribedTopics, fromBeginning: true, sessionTimeoutMs, onRevoked: (lost) => this.releaseState(lost) });
     await this.consumer.start((batch, heartbeat) => this.handle(batch, heartbeat));
     const lagEveryMs = this.deps.lagEveryMs ?? 15_000;
     if (lagEveryMs > 0) {
@@ -139,6 +141,30 @@ export class SampleWorker {
     }
   }
 
+  /** The anomaly stage's number for a batch's topic partition (see AnomalyStage.observe). */
+  private sourceOf(batch: { topic: string; partition: number }): number {
+    const key = `${batch.partition}\u0000${batch.topic}`;
+    let id = this.sources.get(key);
+    if (id === undefined) this.sources.set(key, (id = this.sources.size + 1));
+    return id;
+  }
+
+  /**
+   * Partitions another worker reads now: the detectors of their VMs go (the new owner builds its
+   * own), so a worker that held every partition before others joined does not keep the whole
+   * fleet's state until it idles out.
+   */
+  private releaseState(lost: readonly TopicPartition[]): void {
+    const stage = this.deps.anomalies?.stage;
+    if (!stage) return;
+    let series = 0;
+    for (const p of lost) {
+      const id = this.sources.get(`${p.partition}\u0000${p.topic}`);
+      if (id !== undefined) series += stage.release(id);
+    }
+    this.deps.log.info({ partitions: lost.length, series }, 'anomaly state of partitions another worker reads now released');
+  }
+
   /** Counters move only after the batch is stored: a re-delivered batch is not counted twice. */
   private async handle(batch: IncomingBatch, heartbeat: () => Promise<void>): Promise<void> {
     const endBatch = this.metrics.batchSeconds.startTimer();
@@ -154,7 +180,7 @@ export class SampleWorker {
         // A plain loop: flatMap allocates a one-element array per sample (garbage at 100k/s).
         const vms: VmSample[] = [];
         for (const s of samples) if (s.kind === 'vm') vms.push(s.sample);
-        anomalies.stage.observe(vms);
+        anomalies.stage.observe(vms, this.sourceOf(batch));
         // Counted once published: the stage's outbox never hands an event over twice.
         const events = await anomalies.stage.drain((e) => anomalies.sink.publish(e));
         this.stats.anomalies += events;

@@ -84,7 +84,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const client of ['kafkajs', 'rdkafka'] as const) {
   describe(`MessageBus contract: ${client}`, { skip: client === 'rdkafka' && missing ? missing : false }, () => {
-    it('two members of a group subscribed to three topics each get partitions of both: one busy topic is shared whatever the other carries', async () => {
+    it('two members of a group subscribed to three topics each get partitions of every one (one busy topic is shared), and the first is told which partitions it lost', async () => {
       const { bus, g, topic } = setup(client);
       const busy = topic('busy');
       const quiet = [topic('quiet1'), topic('quiet2')];
@@ -93,9 +93,11 @@ for (const client of ['kafkajs', 'rdkafka'] as const) {
       cleanups.push(() => producer.close());
       // The streams worker's shape: one topic carries the load (host ticks), the others little.
       const busyBy = new Map<string, Set<number>>([['a', new Set()], ['b', new Set()]]);
+      const revokedFromA: string[] = [];
       const members: BusConsumer[] = [];
       for (const name of ['a', 'b']) {
-        const c = await bus.consumer({ groupId: g, topics: [...quiet, busy], fromBeginning: true });
+        const onRevoked = name === 'a' ? (lost: readonly { topic: string; partition: number }[]) => void revokedFromA.push(...lost.map((p) => `${p.topic}[${p.partition}]`)) : undefined;
+        const c = await bus.consumer({ groupId: g, topics: [...quiet, busy], fromBeginning: true, ...(onRevoked ? { onRevoked } : {}) });
         await c.start(async (batch) => {
           if (batch.topic === busy) busyBy.get(name)!.add(batch.partition);
         });
@@ -117,6 +119,12 @@ for (const client of ['kafkajs', 'rdkafka'] as const) {
       await Promise.all(members.map((c) => c.close()));
       const spread = [...busyBy].map(([name, ps]) => `${name}: ${[...ps].sort().join(',') || 'none'}`).join('; ');
       assert.ok([...busyBy.values()].every((ps) => ps.size > 0), `both members consumed the busy topic (${spread})`);
+      // a held every partition before b joined: onRevoked named exactly what b reads now.
+      const lost = new Set(revokedFromA);
+      assert.equal(lost.size, revokedFromA.length, 'each partition reported once');
+      for (const p of busyBy.get('b')!) assert.ok(lost.has(`${busy}[${p}]`), `b reads ${busy}[${p}]: reported as revoked from a (${revokedFromA.length} reported)`);
+      for (const p of busyBy.get('a')!) assert.ok(!lost.has(`${busy}[${p}]`), `a still reads ${busy}[${p}]: not reported as revoked`);
+      assert.ok(revokedFromA.length >= 20 && revokedFromA.length <= 28, `about half of the 48 partitions left a: ${revokedFromA.length}`);
     });
 
     it('keyed messages with headers round-trip; a group consumes each once and commits; a later member gets nothing again; the lag drains to 0', async () => {
