@@ -48,6 +48,9 @@ export interface TopicPartition {
   partition: number;
 }
 
+/** A string naming one partition of one topic, for maps and sets keyed by partition. */
+export const topicPartitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
 /**
  * Called once per fetched batch. When it resolves, the batch's offsets are committed;
  * when it throws, nothing is committed and the batch is delivered again.

@@ -2,6 +2,7 @@ export { NovaError, hasCode, describeError } from './errors.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { loadConfig, topicsFor, topicSpecs, localKafkaPorts, localKafkaBrokers, PROJECT_ROOT, type Config, type Topics } from './config.ts';
 export type { MessageBus, BusProducer, BusConsumer, BatchHandler, IncomingBatch, IncomingMessage, OutgoingMessage, ConsumerOptions, TopicPartition, TopicSpec } from './bus.ts';
+export { topicPartitionKey } from './bus.ts';
 export { KafkaJsBus } from './kafkajs-bus.ts';
 export { QuestDbClient, createIlpSender, questdbPgUrl, questdbTable } from './questdb.ts';
 export { ensureQuestdbPassword, questdbPassword } from './questdb-secret.ts';

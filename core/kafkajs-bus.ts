@@ -1,6 +1,6 @@
 import kafkajs, { Kafka, logLevel, Partitioners, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import type { Logger } from './logger.ts';
-import type { BatchHandler, BusConsumer, BusProducer, ConsumerOptions, MessageBus, OutgoingMessage, TopicPartition, TopicSpec } from './bus.ts';
+import { topicPartitionKey, type BatchHandler, type BusConsumer, type BusProducer, type ConsumerOptions, type MessageBus, type OutgoingMessage, type TopicPartition, type TopicSpec } from './bus.ts';
 import { NovaError } from './errors.ts';
 
 const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -258,10 +258,10 @@ async function connectOrExplain(connect: () => Promise<void>): Promise<void> {
  * lost is the difference.
  */
 function reportRevocations(consumer: Consumer, onRevoked: (partitions: readonly TopicPartition[]) => void, log: Logger): void {
-  let held = new Set<string>();
+  let held = new Map<string, TopicPartition>();
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    const now = new Set(Object.entries(e.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => `${p}\u0000${topic}`)));
-    const lost = [...held].filter((k) => !now.has(k)).map((k) => ({ topic: k.slice(k.indexOf('\u0000') + 1), partition: Number(k.slice(0, k.indexOf('\u0000'))) }));
+    const now = new Map(Object.entries(e.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => [topicPartitionKey(topic, partition), { topic, partition }] as const)));
+    const lost = [...held].filter(([k]) => !now.has(k)).map(([, p]) => p);
     held = now;
     if (lost.length === 0) return;
     try {

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { BatchHandler, BusConsumer, BusProducer, ConsumerOptions, IncomingBatch, MessageBus, OutgoingMessage, TopicPartition, TopicSpec } from './bus.ts';
+import { topicPartitionKey, type BatchHandler, type BusConsumer, type BusProducer, type ConsumerOptions, type IncomingBatch, type MessageBus, type OutgoingMessage, type TopicPartition, type TopicSpec } from './bus.ts';
 import { NovaError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -162,7 +162,7 @@ export function recordBytes(m: OutgoingMessage): number {
 export function groupByPartition(messages: RdMessage[]): IncomingBatch[] {
   const groups = new Map<string, IncomingBatch>();
   for (const m of messages) {
-    const key = `${m.topic}\u0000${m.partition}`;
+    const key = topicPartitionKey(m.topic, m.partition);
     let batch = groups.get(key);
     if (!batch) groups.set(key, (batch = { topic: m.topic, partition: m.partition, messages: [] }));
     batch.messages.push({
@@ -176,7 +176,6 @@ export function groupByPartition(messages: RdMessage[]): IncomingBatch[] {
   return [...groups.values()];
 }
 
-const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function routeLogs(client: RdClient, log: Logger, role: string): void {
@@ -367,7 +366,7 @@ class RdKafkaConsumer implements BusConsumer {
 
   /** Tells the owner which partitions left this member (ConsumerOptions.onRevoked). */
   private reportLost(lost: readonly TopicPartition[]): void {
-    for (const p of lost) this.held.delete(tpKey(p.topic, p.partition));
+    for (const p of lost) this.held.delete(topicPartitionKey(p.topic, p.partition));
     if (lost.length === 0 || !this.options.onRevoked) return;
     try {
       this.options.onRevoked(lost);
@@ -381,19 +380,19 @@ class RdKafkaConsumer implements BusConsumer {
     const list = partitions.map((p) => `${p.topic}[${p.partition}]`).join(', ') || 'none';
     try {
       if (err?.code === ERR.ASSIGN_PARTITIONS) {
-        for (const p of partitions) this.owned.set(tpKey(p.topic, p.partition), ++this.epochs);
+        for (const p of partitions) this.owned.set(topicPartitionKey(p.topic, p.partition), ++this.epochs);
         if (!cooperative) {
-          const assigned = new Set(partitions.map((p) => tpKey(p.topic, p.partition)));
-          this.reportLost([...this.held.values()].filter((p) => !assigned.has(tpKey(p.topic, p.partition))));
+          const assigned = new Set(partitions.map((p) => topicPartitionKey(p.topic, p.partition)));
+          this.reportLost([...this.held.values()].filter((p) => !assigned.has(topicPartitionKey(p.topic, p.partition))));
         }
-        for (const p of partitions) this.held.set(tpKey(p.topic, p.partition), { topic: p.topic, partition: p.partition });
+        for (const p of partitions) this.held.set(topicPartitionKey(p.topic, p.partition), { topic: p.topic, partition: p.partition });
         if (cooperative) this.consumer.incrementalAssign(partitions);
         else this.consumer.assign(partitions);
         if (this.paused && partitions.length > 0) this.consumer.pause(partitions);
         // Routine: members come and go; info, not an error.
         this.log.info({ group: this.options.groupId, partitions: list }, 'kafka rebalance: partitions assigned');
       } else if (err?.code === ERR.REVOKE_PARTITIONS) {
-        const keys = partitions.map((p) => tpKey(p.topic, p.partition));
+        const keys = partitions.map((p) => topicPartitionKey(p.topic, p.partition));
         for (const k of keys) this.revoking.add(k);
         const release = () => {
           // Still the owner until unassign: what was handled but refused mid-rebalance is committed now.
@@ -403,7 +402,7 @@ class RdKafkaConsumer implements BusConsumer {
             this.owned.delete(k);
             this.revoking.delete(k);
           }
-          this.queue = this.queue.filter((q) => !keys.includes(tpKey(q.batch.topic, q.batch.partition)));
+          this.queue = this.queue.filter((q) => !keys.includes(topicPartitionKey(q.batch.topic, q.batch.partition)));
           try {
             if (cooperative) this.consumer.incrementalUnassign(partitions);
             else this.consumer.unassign();
@@ -446,13 +445,13 @@ class RdKafkaConsumer implements BusConsumer {
         // stops calling consume for max.poll.interval.ms is taken out of the group.
         const fetched = await this.fetch();
         for (const batch of groupByPartition(fetched)) {
-          const epoch = this.owned.get(tpKey(batch.topic, batch.partition));
+          const epoch = this.owned.get(topicPartitionKey(batch.topic, batch.partition));
           if (epoch !== undefined) this.queue.push({ batch, epoch });
         }
         continue;
       }
       const { batch, epoch } = this.queue.shift()!;
-      const key = tpKey(batch.topic, batch.partition);
+      const key = topicPartitionKey(batch.topic, batch.partition);
       if (!this.owns(key, epoch)) continue;
       this.inflight = { key, done: this.handle(handler, batch, key, epoch) };
       await this.inflight.done;
@@ -497,7 +496,7 @@ class RdKafkaConsumer implements BusConsumer {
       const leaving = this.revoking.has(key) || this.owned.get(key) !== epoch;
       this.log[leaving ? 'info' : 'warn']({ err, topic: batch.topic, partition: batch.partition, offset: first }, 'batch handler failed; the batch will be delivered again');
       // Nothing committed; rewind to the batch's first message (queued later ones go too).
-      this.queue = this.queue.filter((q) => tpKey(q.batch.topic, q.batch.partition) !== key);
+      this.queue = this.queue.filter((q) => topicPartitionKey(q.batch.topic, q.batch.partition) !== key);
       // A partition on its way out needs neither: its next owner starts at the last commit.
       if (leaving) return;
       await call<void>((cb) => this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: Number(first) }, 5_000, (e) => cb(e, undefined))).catch((e: RdError) =>

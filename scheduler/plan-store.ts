@@ -260,6 +260,11 @@ export async function loadPlan(pool: PgPool, id?: number, opts: PlanReadOptions 
 // jsonb reorders keys: rebuilt so a host's load reads back in the order it was saved.
 const toHostLoad = (l: HostLoad): HostLoad => ({ hostId: l.hostId, cpuCores: l.cpuCores, memBytes: l.memBytes, cpuCapacity: l.cpuCapacity, memCapacity: l.memCapacity, vmCount: l.vmCount });
 
+/** SQL: the entries `l` (1-based position `i`) of plans.load_after meeting `condition`, in stored order, as a jsonb array. */
+function loadAfterWhere(condition: string): string {
+  return `coalesce((select jsonb_agg(l order by i) from jsonb_array_elements(load_after) with ordinality e(l, i) where ${condition}), '[]')`;
+}
+
 /**
  * A plan row with loadAfter cut to the hosts its migrations move VMs from or to (in stored order)
  * and the whole list's length: PostgreSQL filters the jsonb, so the ~260 KB of a 2,000-host list
@@ -267,16 +272,13 @@ const toHostLoad = (l: HostLoad): HostLoad => ({ hostId: l.hostId, cpuCores: l.c
  */
 const TOUCHED_COLUMNS = `id, created_at, policy, hosts_before, hosts_after, hosts_saved, unplaced, explanation, rightsizing_total,
   jsonb_array_length(load_after) load_after_total,
-  coalesce((select jsonb_agg(l order by i) from jsonb_array_elements(load_after) with ordinality e(l, i)
-    where l->>'hostId' in (select unnest(array[from_host, to_host]) from plan_actions a where a.plan_id = plans.id and a.kind = 'migrate')), '[]') load_after`;
+  ${loadAfterWhere(`l->>'hostId' in (select unnest(array[from_host, to_host]) from plan_actions a where a.plan_id = plans.id and a.kind = 'migrate')`)} load_after`;
 
 /** A page of plan `planId`'s loadAfter in stored order (sliced by PostgreSQL); null when there is no such plan. */
 export async function loadAfterPage(pool: PgPool, planId: number, page: { limit: number; offset: number }): Promise<LoadAfterPage | null> {
   try {
     const rows = await pool.query<{ total: number; hosts: HostLoad[] }>(
-      `select jsonb_array_length(load_after) total,
-              coalesce((select jsonb_agg(l order by i) from jsonb_array_elements(load_after) with ordinality e(l, i) where i > $2 and i <= $2 + $3), '[]') hosts
-         from plans where id = $1`,
+      `select jsonb_array_length(load_after) total, ${loadAfterWhere('i > $2 and i <= $2 + $3')} hosts from plans where id = $1`,
       [planId, page.offset, page.limit],
     );
     const row = rows.rows[0];

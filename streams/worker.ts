@@ -1,4 +1,4 @@
-import { NovaError, type BusConsumer, type BusProducer, type IncomingBatch, type Logger, type MessageBus, type TopicPartition, type Topics } from '../core/index.ts';
+import { NovaError, topicPartitionKey, type BusConsumer, type BusProducer, type IncomingBatch, type Logger, type MessageBus, type TopicPartition, type Topics } from '../core/index.ts';
 import type { Sample, VmSample } from '../schemas/index.ts';
 import type { AnomalySink } from './anomaly-sink.ts';
 import type { AnomalyStage } from './anomaly-stage.ts';
@@ -143,7 +143,7 @@ export class SampleWorker {
 
   /** The anomaly stage's number for a batch's topic partition (see AnomalyStage.observe). */
   private sourceOf(batch: { topic: string; partition: number }): number {
-    const key = `${batch.partition}\u0000${batch.topic}`;
+    const key = topicPartitionKey(batch.topic, batch.partition);
     let id = this.sources.get(key);
     if (id === undefined) this.sources.set(key, (id = this.sources.size + 1));
     return id;
@@ -159,7 +159,7 @@ export class SampleWorker {
     if (!stage) return;
     let series = 0;
     for (const p of lost) {
-      const id = this.sources.get(`${p.partition}\u0000${p.topic}`);
+      const id = this.sources.get(topicPartitionKey(p.topic, p.partition));
       if (id !== undefined) series += stage.release(id);
     }
     this.deps.log.info({ partitions: lost.length, series }, 'anomaly state of partitions another worker reads now released');
