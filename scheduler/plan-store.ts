@@ -307,11 +307,15 @@ async function readRightsizing(client: Queryable, row: PlanRow, stored: PlanCost
 /** A page of plan `planId`'s rightsizing recommendations in stored order, of one action when given; null when there is no such plan. */
 export async function rightsizingPage(pool: PgPool, planId: number, page: { limit: number; offset: number; action?: RightsizingRecommendation['action'] }): Promise<RightsizingPage | null> {
   try {
-    const plan = await pool.query<{ cost: PlanCost | null; rightsizing_total: number | null }>(`select explanation->'cost' cost, rightsizing_total from plans where id = $1`, [planId]);
+    // The total alone: a page is asked far more often than plans change, and reading the
+    // explanation (detoasting the whole document to cut its cost out) is only needed for plans
+    // stored before plan_rightsizing existed.
+    const plan = await pool.query<{ rightsizing_total: number | null }>('select rightsizing_total from plans where id = $1', [planId]);
     if (plan.rows.length === 0) return null;
-    const { cost, rightsizing_total: total } = plan.rows[0]!;
+    const total = plan.rows[0]!.rightsizing_total;
     if (total === null) {
-      const legacy = cost?.rightsizing ?? [];
+      const stored = await pool.query<{ cost: PlanCost | null }>(`select explanation->'cost' cost from plans where id = $1`, [planId]);
+      const legacy = stored.rows[0]?.cost?.rightsizing ?? [];
       const matching = page.action ? legacy.filter((r) => r.action === page.action) : legacy;
       return { recommendations: matching.slice(page.offset, page.offset + page.limit), total: matching.length };
     }

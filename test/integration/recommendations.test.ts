@@ -8,7 +8,7 @@ import { buildApi, createApiKey } from '../../api/index.ts';
 import { migrate, PROJECT_ROOT, questdbTable, topicsFor, topicSpecs, type PgPool } from '../../core/index.ts';
 import { createTempDatabase, type TempDatabase } from '../support/temp-database.ts';
 import { runFleet, SamplePublisher, SyntheticFleet } from '../../ingest/index.ts';
-import { loadCatalogFile, loadPlan, parseSnapshot, planFleet, planToJson, savePlan, snapshotToJson, type ActionPlan, type FleetSnapshot } from '../../scheduler/index.ts';
+import { loadCatalogFile, loadPlan, parseSnapshot, planFleet, planToJson, rightsizingPage, savePlan, snapshotToJson, type ActionPlan, type FleetSnapshot } from '../../scheduler/index.ts';
 import { dropSampleTables, ensureSampleTables, QuestDbSampleStore, SampleWorker } from '../../streams/index.ts';
 import { apiDeps } from '../../cli/api-deps.ts';
 import { runPlanningCycle } from '../../cli/planning-cycle.ts';
@@ -225,6 +225,12 @@ describe('fleet → Kafka → QuestDB → forecast → plan → API (all real se
     assert.deepEqual((await loadPlan(pool, id))!.cost, made.cost);
 
     assert.equal((await call({ method: 'GET', url: '/v1/plans/999999/rightsizing' })).statusCode, 404);
+    // A plan stored before plan_rightsizing existed kept its list inside the explanation: paged from there.
+    const legacyId = await savePlan(pool, made);
+    await pool.query(`update plans set rightsizing_total = null, explanation = jsonb_set(explanation, '{cost,rightsizing}', $2::jsonb) where id = $1`, [legacyId, JSON.stringify(all.slice(0, 30))]);
+    assert.deepEqual(await rightsizingPage(pool, legacyId, { limit: 10, offset: 25 }), { recommendations: all.slice(25, 30), total: 30 });
+    const legacyDownsizes = all.slice(0, 30).filter((r) => r.action === 'downsize');
+    assert.deepEqual(await rightsizingPage(pool, legacyId, { limit: 100, offset: 0, action: 'downsize' }), { recommendations: legacyDownsizes, total: legacyDownsizes.length });
     for (const [query, field] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['action=shrink', 'action'], ['offset=-1', 'offset']] as const) {
       const bad = await call({ method: 'GET', url: `/v1/plans/${id}/rightsizing?${query}` });
       assert.equal(bad.statusCode, 400, query);
