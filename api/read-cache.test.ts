@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
-import { pagedListTtlMs, ReadCache } from './read-cache.ts';
+import { pagedListTtlMs, ReadCache, STORED_ANSWER_TTL_MS } from './read-cache.ts';
 import { buildApi } from './server.ts';
 import { memoryKeyStore, stubDeps } from './testing.ts';
 import type { ActionPlan } from '../scheduler/index.ts';
@@ -89,10 +89,24 @@ test('ttl 0 caches nothing; the number of keys is bounded', async () => {
   await off.get('k', async () => ++loads);
   await off.get('k', async () => ++loads);
   assert.equal(loads, 2);
-  const small = new ReadCache<number>(60_000, Date.now, 3);
+  const small = new ReadCache<number>(60_000, Date.now, { maxEntries: 3 });
   for (const k of ['a', 'b', 'c', 'd']) await small.get(k, async () => 1);
   assert.equal(small.size, 3);
   assert.equal(small.age('a'), undefined, 'the oldest key went first');
+});
+
+test('the bytes a cache holds are bounded: the oldest values go first, and a value over the whole budget is answered but not kept', async () => {
+  const cache = new ReadCache<string>(60_000, Date.now, { maxBytes: 10, sizeOf: (v) => (v as string).length });
+  for (const [k, v] of [['a', 'aaaa'], ['b', 'bbbb'], ['c', 'cccc']] as const) assert.equal(await cache.get(k, async () => v), v);
+  assert.deepEqual({ size: cache.size, bytes: cache.heldBytes, a: cache.age('a'), c: cache.age('c') !== undefined }, { size: 2, bytes: 8, a: undefined, c: true });
+  assert.equal(await cache.get('huge', async () => 'x'.repeat(11)), 'x'.repeat(11));
+  assert.equal(cache.age('huge'), undefined, 'not kept');
+  assert.equal(cache.heldBytes, 8, 'and it pushed nothing else out');
+  let loads = 0;
+  await cache.get('b', async () => (loads++, 'B'));
+  assert.equal(loads, 0, 'b is still held');
+  cache.invalidate();
+  assert.equal(cache.heldBytes, 0);
 });
 
 const plan = (id: number): ActionPlan & { id: number } => ({
@@ -219,6 +233,44 @@ test('host and VM pages are kept half the TTL (their lists the other half, where
     await sleep(260); // past the page's 200 ms
     await get();
     assert.equal(listReads, 2, 'and no longer than its half of the TTL');
+  } finally {
+    await api.close();
+  }
+});
+
+test('pages of a saved plan are kept past the read TTL and through writes, which cannot change them', async () => {
+  assert.ok(STORED_ANSWER_TTL_MS >= 60_000);
+  const keys = memoryKeyStore();
+  let pageReads = 0;
+  let state: 'proposed' | 'approved' = 'proposed';
+  const api = await buildApi(stubDeps({
+    keys: keys.store,
+    readCacheMs: 100,
+    plans: {
+      list: async () => [],
+      load: async (id) => (id === 1 ? plan(1) : null),
+      execution: async () => null,
+      rightsizing: async (id) => (pageReads++, id === 1 ? { recommendations: [], total: 0 } : null),
+      loadAfter: async () => null,
+      events: async () => [],
+      transition: async () => { const from = state; state = 'approved'; return from; },
+    },
+  }));
+  const viewer = (await keys.store.create('v', 'viewer')).token;
+  const operator = (await keys.store.create('o', 'operator')).token;
+  const get = (url: string) => api.inject({ url, headers: { authorization: `Bearer ${viewer}` } });
+  try {
+    assert.equal((await get('/v1/plans/1/rightsizing')).statusCode, 200);
+    await sleep(150);
+    assert.equal((await get('/v1/plans/1/rightsizing')).statusCode, 200);
+    assert.equal(pageReads, 1, 'past the 100 ms read TTL, still from memory');
+    const approved = await api.inject({ method: 'POST', url: '/v1/plans/1/approve', headers: { authorization: `Bearer ${operator}` }, payload: {} });
+    assert.equal(approved.statusCode, 200, approved.body);
+    assert.equal((await get('/v1/plans/1/rightsizing')).statusCode, 200);
+    assert.equal(pageReads, 1, 'an approval does not change the plan\'s pages');
+    assert.equal((await get('/v1/plans/2/rightsizing')).statusCode, 404);
+    assert.equal((await get('/v1/plans/2/rightsizing')).statusCode, 404);
+    assert.equal(pageReads, 3, 'a 404 is not kept');
   } finally {
     await api.close();
   }

@@ -11,9 +11,27 @@ export const DEFAULT_READ_CACHE_MS = 2_000;
 /** Default longest age of a cached forecast band (NOVACRON_API_FORECAST_CACHE_MS): the model works on 5-minute steps. */
 export const DEFAULT_FORECAST_CACHE_MS = 60_000;
 const MAX_ENTRIES = 20_000;
+/**
+ * Longest age of an answer cut from a stored plan (its rightsizing and load-after pages): a
+ * saved plan is never changed, so this bounds memory turnover, not staleness.
+ */
+export const STORED_ANSWER_TTL_MS = 600_000;
+/** Memory the cached answers of one kind may hold (bodies and their gzip forms), bytes. */
+export const READ_CACHE_MAX_BYTES = 64 * 1024 * 1024;
+
+/** How many entries and bytes a ReadCache may hold; the oldest inserted go first past either. */
+export interface ReadCacheLimits {
+  maxEntries?: number;
+  /** With sizeOf: the bytes all values may hold together. */
+  maxBytes?: number;
+  /** A value's size in bytes, measured once when it is stored. */
+  sizeOf?: (value: unknown) => number;
+}
 
 interface Entry<T> {
   value?: T;
+  /** sizeOf(value) when it was stored. */
+  bytes?: number;
   /** When the load that produced `value` started: the age of what it says is measured from there. */
   loadedAt: number;
   pending?: Promise<T>;
@@ -29,12 +47,16 @@ interface Entry<T> {
 export class ReadCache<T> {
   private readonly entries = new Map<string, Entry<T>>();
   private generation = 0;
+  private bytes = 0;
+  private readonly maxEntries: number;
 
   constructor(
     readonly ttlMs: number,
     private readonly now: () => number = Date.now,
-    private readonly maxEntries = MAX_ENTRIES,
-  ) {}
+    private readonly limits: ReadCacheLimits = {},
+  ) {
+    this.maxEntries = limits.maxEntries ?? MAX_ENTRIES;
+  }
 
   get(key: string, load: () => Promise<T>): Promise<T> {
     if (this.ttlMs <= 0) return load();
@@ -58,18 +80,47 @@ export class ReadCache<T> {
   invalidate(): void {
     this.generation++;
     this.entries.clear();
+    this.bytes = 0;
   }
 
   get size(): number {
     return this.entries.size;
   }
 
+  /** Bytes the stored values hold (0 without sizeOf). */
+  get heldBytes(): number {
+    return this.bytes;
+  }
+
   private add(key: string, now: number): Entry<T> {
     // Bounded: the oldest inserted key goes first (ids a caller makes up cannot grow it without end).
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    if (this.entries.size >= this.maxEntries) this.remove(this.entries.keys().next().value!);
     const e: Entry<T> = { loadedAt: now };
     this.entries.set(key, e);
     return e;
+  }
+
+  private remove(key: string): void {
+    this.bytes -= this.entries.get(key)?.bytes ?? 0;
+    this.entries.delete(key);
+  }
+
+  private store(key: string, e: Entry<T>, value: T, loadedAt: number): void {
+    const { sizeOf, maxBytes } = this.limits;
+    const bytes = sizeOf ? sizeOf(value) : 0;
+    if (maxBytes !== undefined && bytes > maxBytes) {
+      // Answered to its callers, not kept: it alone would push everything else out.
+      this.remove(key);
+      return;
+    }
+    this.bytes += bytes - (e.bytes ?? 0);
+    Object.assign(e, { value, bytes, loadedAt, pending: undefined });
+    if (maxBytes === undefined) return;
+    // Oldest inserted first, as for the entry count.
+    for (const k of this.entries.keys()) {
+      if (this.bytes <= maxBytes) break;
+      if (k !== key) this.remove(k);
+    }
   }
 
   private start(key: string, e: Entry<T>, load: () => Promise<T>): Promise<T> {
@@ -77,12 +128,12 @@ export class ReadCache<T> {
     const startedAt = this.now();
     const p = load().then(
       (value) => {
-        if (gen === this.generation && this.entries.get(key) === e) Object.assign(e, { value, loadedAt: startedAt, pending: undefined });
+        if (gen === this.generation && this.entries.get(key) === e) this.store(key, e, value, startedAt);
         return value;
       },
       (err: unknown) => {
         if (e.pending === p) e.pending = undefined;
-        if (e.value === undefined && this.entries.get(key) === e) this.entries.delete(key);
+        if (e.value === undefined && this.entries.get(key) === e) this.remove(key);
         throw err;
       },
     );
@@ -99,6 +150,13 @@ interface CachedAnswer {
   contentType: string;
   gzip?: Promise<Buffer>;
 }
+
+/**
+ * Bytes a cached answer holds: its body (one byte a character: JSON here is ASCII, V8 keeps it
+ * one-byte) and room for its gzip form, which is added later, once asked for (JSON compresses
+ * at least 4:1 at level 6).
+ */
+const answerBytes = (a: CachedAnswer): number => Math.ceil(a.body.length * 1.25);
 
 /** Answers smaller than this are sent as they are: compressing them saves less than it costs. */
 const GZIP_MIN_BYTES = 1024;
@@ -129,12 +187,15 @@ export const pagedListTtlMs = (readTtlMs: number): number => Math.floor(readTtlM
  * /v1/hosts and /v1/vms also keep their data whole where it is read (cli/api-deps.ts), one store
  * read per TTL however many pages are asked; here each page is serialized and compressed once.
  */
-export const CACHED_READ_ROUTES: Readonly<Record<string, 'read' | 'page' | 'forecast'>> = Object.freeze({
+export const CACHED_READ_ROUTES: Readonly<Record<string, 'read' | 'page' | 'forecast' | 'stored'>> = Object.freeze({
   '/v1/recommendations': 'read',
   '/v1/plans': 'read',
   '/v1/plans/:id': 'read',
-  '/v1/plans/:id/rightsizing': 'read',
-  '/v1/plans/:id/load-after': 'read',
+  // Pages of a saved plan, which is never changed (its execution is another route's answer):
+  // kept STORED_ANSWER_TTL_MS and not cleared by writes. Refreshing hundreds of such pages every
+  // TTL took half the API's CPU (and PostgreSQL's) at 5,000 req/s for nothing.
+  '/v1/plans/:id/rightsizing': 'stored',
+  '/v1/plans/:id/load-after': 'stored',
   '/v1/hosts': 'page',
   '/v1/vms': 'page',
   '/v1/anomalies': 'read',
@@ -153,7 +214,15 @@ export const CACHED_READ_ROUTES: Readonly<Record<string, 'read' | 'page' | 'fore
  */
 export function registerReadCache(app: FastifyInstance, opts: ReadCacheOptions): void {
   if (opts.ttlMs <= 0) return;
-  const caches = { read: new ReadCache<CachedAnswer>(opts.ttlMs), page: new ReadCache<CachedAnswer>(opts.ttlMs - pagedListTtlMs(opts.ttlMs)), forecast: new ReadCache<CachedAnswer>(Math.max(opts.ttlMs, opts.forecastTtlMs)) };
+  const limits: ReadCacheLimits = { maxBytes: READ_CACHE_MAX_BYTES, sizeOf: (a) => answerBytes(a as CachedAnswer) };
+  const caches = {
+    read: new ReadCache<CachedAnswer>(opts.ttlMs, Date.now, limits),
+    page: new ReadCache<CachedAnswer>(opts.ttlMs - pagedListTtlMs(opts.ttlMs), Date.now, limits),
+    forecast: new ReadCache<CachedAnswer>(Math.max(opts.ttlMs, opts.forecastTtlMs), Date.now, limits),
+    stored: new ReadCache<CachedAnswer>(Math.max(opts.ttlMs, STORED_ANSWER_TTL_MS), Date.now, limits),
+  };
+  /** What writes through this API can change: everything but the pages of saved plans. */
+  const changeable = [caches.read, caches.page, caches.forecast];
 
   app.addHook('onRoute', (route) => {
     const kind = CACHED_READ_ROUTES[route.url];
@@ -220,7 +289,7 @@ export function registerReadCache(app: FastifyInstance, opts: ReadCacheOptions):
     if (req.method === 'GET' || req.method === 'HEAD' || reply.statusCode >= 500) return payload;
     const path = req.url.split('?')[0] ?? '';
     if (path.startsWith('/v1/')) {
-      for (const cache of Object.values(caches)) cache.invalidate();
+      for (const cache of changeable) cache.invalidate();
     }
     return payload;
   });
