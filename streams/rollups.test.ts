@@ -17,7 +17,10 @@ test('four views under the table prefix: per VM and per host, by minute and by h
     assert.match(v.ddl, new RegExp(`FROM ${v.base} SAMPLE BY ${v.name.endsWith('_1m') ? '1m' : '1h'}\\)`));
     assert.match(v.ddl, v.name.includes('_vm_') ? /SELECT ts, vm_id, / : /SELECT ts, host_id, /);
     for (const m of ROLLUP_METRICS) {
-      assert.ok(v.ddl.includes(`avg(${m}) ${m}_avg`) && v.ddl.includes(`max(${m}) ${m}_max`) && v.ddl.includes(`approx_percentile(${m}, 0.95, 3) ${m}_p95`), `${v.name} ${m}`);
+      assert.ok(v.ddl.includes(`avg(${m}) ${m}_avg`) && v.ddl.includes(`max(${m}) ${m}_max`), `${v.name} ${m}`);
+      // A p95 only per hour, with 2 digits: per minute it held a heap histogram per VM-minute (QuestDB ran out of heap).
+      assert.equal(v.ddl.includes(`approx_percentile(${m}, 0.95, 2) ${m}_p95`), v.name.endsWith('_1h'), `${v.name} ${m} p95`);
+      assert.ok(!v.ddl.includes(', 0.95, 3)'), v.name);
     }
   }
 });

@@ -5,10 +5,16 @@ import { NovaError, questdbTable, type Config, type QuestDbClient } from '../cor
  * incrementally as rows land (and again for a late or re-delivered row's bucket), so nothing
  * in the worker aggregates by hand and a worker restart loses nothing.
  *
- * p95 is `approx_percentile(x, 0.95, 3)`: QuestDB 9.3 has no exact percentile function
- * (no percentile_disc/percentile_cont), and approx_percentile is accepted in a view. It is an
- * HdrHistogram quantile with 3 significant digits: within 0.1 % of the exact nearest-rank p95.
- * It rejects negative inputs, which validateSample already keeps out of the raw tables.
+ * p95 is `approx_percentile(x, 0.95, 2)`, in the hourly views only: QuestDB 9.3 has no exact
+ * percentile function (no percentile_disc/percentile_cont), and approx_percentile is accepted in
+ * a view. It is an HdrHistogram quantile with 2 significant digits (within 1 % of the exact
+ * nearest-rank p95), held on QuestDB's Java heap, one histogram per series and bucket while a
+ * refresh runs. Measured on QuestDB 9.3.2 with its 2 GB heap (16,000 VMs, 6 h of 5-minute rows):
+ * a minute view with 3 digits ran out of heap ("GC overhead limit exceeded", the view invalid;
+ * in one run the heap error killed QuestDB's log writer and left a refresh thread spinning on a
+ * core), with 2 digits too; an hourly view took 30 s with 3 digits, 4 s with 2. The minute
+ * views carry no p95: a minute holds 6 samples at the default 10 s interval, whose nearest-rank
+ * p95 is their max. approx_percentile rejects negative inputs, which validateSample keeps out.
  */
 export const ROLLUP_INTERVALS = ['1m', '1h'] as const;
 export type RollupInterval = (typeof ROLLUP_INTERVALS)[number];
@@ -27,8 +33,12 @@ const SOURCES = {
   host: { table: 'host_samples', key: 'host_id', last: ['cpu_capacity_cores', 'mem_total_bytes'] },
 } as const satisfies Record<string, RollupSource>;
 
-/** The metrics every rollup summarises with avg, max and p95. */
+/** The metrics every rollup summarises with avg and max, and the hourly ones with p95 too. */
 export const ROLLUP_METRICS = ['cpu_used_cores', 'mem_used_bytes'] as const;
+
+/** The rollup intervals whose views carry a p95 (see above why the minute views do not). */
+export const P95_INTERVALS: readonly RollupInterval[] = ['1h'];
+const P95_DIGITS = 2;
 
 // Minute rollups in day partitions, hour rollups in month partitions: a few hundred MB per partition at fleet scale.
 const PARTITION: Record<RollupInterval, string> = { '1m': 'DAY', '1h': 'MONTH' };
@@ -38,36 +48,52 @@ export function rollupView(config: Config, kind: keyof typeof SOURCES, interval:
   return questdbTable(config, `${SOURCES[kind].table}_${interval}`);
 }
 
+export interface RollupViewDdl {
+  name: string;
+  base: string;
+  /** The view's query, as QuestDB reports it back in materialized_views().view_sql. */
+  query: string;
+  ddl: string;
+}
+
 /** Every rollup view with its DDL; each reads the raw table directly (a p95 cannot be rolled up from minute p95s). */
-export function rollupViews(config: Config): { name: string; base: string; ddl: string }[] {
-  const out: { name: string; base: string; ddl: string }[] = [];
+export function rollupViews(config: Config): RollupViewDdl[] {
+  const out: RollupViewDdl[] = [];
   for (const kind of Object.keys(SOURCES) as (keyof typeof SOURCES)[]) {
     const src: RollupSource = SOURCES[kind];
     const base = questdbTable(config, src.table);
     for (const interval of ROLLUP_INTERVALS) {
       const name = rollupView(config, kind, interval);
-      const aggregates = ROLLUP_METRICS.flatMap((m) => [`avg(${m}) ${m}_avg`, `max(${m}) ${m}_max`, `approx_percentile(${m}, 0.95, 3) ${m}_p95`]);
+      const p95 = P95_INTERVALS.includes(interval);
+      const aggregates = ROLLUP_METRICS.flatMap((m) => [`avg(${m}) ${m}_avg`, `max(${m}) ${m}_max`, ...(p95 ? [`approx_percentile(${m}, 0.95, ${P95_DIGITS}) ${m}_p95`] : [])]);
       const columns = [`ts`, src.key, ...src.last.map((c) => `last(${c}) ${c}`), ...aggregates, 'count() samples'];
+      const query = `SELECT ${columns.join(', ')} FROM ${base} SAMPLE BY ${interval}`;
       out.push({
         name,
         base,
-        ddl: `CREATE MATERIALIZED VIEW IF NOT EXISTS ${name} AS (SELECT ${columns.join(', ')} FROM ${base} SAMPLE BY ${interval}) PARTITION BY ${PARTITION[interval]}`,
+        query,
+        ddl: `CREATE MATERIALIZED VIEW IF NOT EXISTS ${name} AS (${query}) PARTITION BY ${PARTITION[interval]}`,
       });
     }
   }
   return out;
 }
 
+/** Query text compared as QuestDB may give it back: case and runs of whitespace aside. */
+const sameQuery = (a: string, b: string): boolean => a.replace(/\s+/g, ' ').trim().toLowerCase() === b.replace(/\s+/g, ' ').trim().toLowerCase();
+
 /**
  * Creates the rollup views if missing. A view QuestDB marked invalid (its base table was
- * dropped and created again, or a refresh failed) never refreshes again by itself: it is
- * dropped and created anew, which rebuilds it from the raw rows.
+ * dropped and created again, or a refresh failed) never refreshes again by itself, and a view
+ * an older NovaCron created with another query (the minute views' heap-hungry p95) would keep
+ * it: either is dropped and created anew, which rebuilds it from the raw rows.
  */
 export async function ensureRollups(config: Config, questdb: QuestDbClient): Promise<void> {
   await dropOrphanRollups(questdb);
   for (const view of rollupViews(config)) {
-    const status = await questdb.query<{ view_status: string }>('select view_status from materialized_views() where view_name = $1', [view.name]);
-    if (status[0]?.view_status === 'invalid') await questdb.query(`DROP MATERIALIZED VIEW IF EXISTS ${view.name}`);
+    const found = await questdb.query<{ view_status: string; view_sql: string }>('select view_status, view_sql from materialized_views() where view_name = $1', [view.name]);
+    const stale = found[0] && (found[0].view_status === 'invalid' || !sameQuery(found[0].view_sql, view.query));
+    if (stale) await questdb.query(`DROP MATERIALIZED VIEW IF EXISTS ${view.name}`);
     await questdb.query(view.ddl);
   }
 }
