@@ -174,13 +174,23 @@ export class SampleWorker {
       const { samples, rejects } = this.decode(batch);
       // Store first: it is idempotent, so a failed DLQ send that re-delivers the batch costs
       // nothing there, while the DLQ (not idempotent) only sees rejects once the rows are safe.
-      await this.storeUntilDone(samples, batch, beat);
+      const stored = this.storeUntilDone(samples, batch, beat);
+      // Awaited below; a failure before then must not count as an unhandled rejection meanwhile.
+      stored.catch(() => undefined);
       const anomalies = this.deps.anomalies;
       if (anomalies) {
+        // Scored while QuestDB takes the rows (the worker's CPU would otherwise idle through the
+        // write); events are published only after the rows are stored. Scoring a batch that is
+        // then handed back costs nothing twice: detectors drop exact repeats when it comes again.
+        // One turn of the event loop first, so the write's request is on the wire meanwhile.
+        await new Promise(setImmediate);
         // A plain loop: flatMap allocates a one-element array per sample (garbage at 100k/s).
         const vms: VmSample[] = [];
         for (const s of samples) if (s.kind === 'vm') vms.push(s.sample);
         anomalies.stage.observe(vms, this.sourceOf(batch));
+      }
+      await stored;
+      if (anomalies) {
         // Counted once published: the stage's outbox never hands an event over twice.
         const events = await anomalies.stage.drain((e) => anomalies.sink.publish(e));
         this.stats.anomalies += events;
