@@ -2,7 +2,7 @@ export { SAMPLE_TABLES, ANOMALY_TABLE, sampleTableDdl, ensureSampleTables, dropS
 export { PIPELINE_STATS_TABLE, PLAN_SERIES_TABLES, SERIES_TABLES, planSeriesTableDdl, pipelineStatsTableDdl } from './series-tables.ts';
 export { writePlanSeries, type VmForecastRow, type PlanSavingsRow } from './plan-series.ts';
 export { PipelineStatsRecorder, type PipelineStatsOptions } from './pipeline-stats.ts';
-export { ROLLUP_INTERVALS, ROLLUP_METRICS, P95_INTERVALS, rollupView, rollupViews, ensureRollups, dropRollups, dropOrphanRollups, waitForRollups, type RollupInterval } from './rollups.ts';
+export { ROLLUP_INTERVALS, ROLLUP_METRICS, hasP95, rollupView, rollupViews, ensureRollups, dropRollups, dropOrphanRollups, waitForRollups, type RollupInterval, type RollupKind } from './rollups.ts';
 export type { BatchDecoder, DecodedBatch } from './decoder.ts';
 export { AvroSampleDecoder } from './avro-decoder.ts';
 export { WorkerMetrics, serveMetrics, type MetricsServer, type DetectorState } from './metrics.ts';
