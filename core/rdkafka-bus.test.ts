@@ -85,10 +85,21 @@ class FakeConsumer {
   incrementalAssign(p: Tp[]) { this.calls.push(`assign ${p.map((x) => x.partition).join(',')}`); }
   incrementalUnassign(p: Tp[]) { this.calls.push(`unassign ${p.map((x) => x.partition).join(',')}`); }
   assignments() { return []; }
+  syncCommits = 0;
   commitSync(offsets: Tp[]) {
+    this.syncCommits++;
     const code = this.commitFailures.shift();
     if (code !== undefined) throw Object.assign(new Error('Broker: Specified group generation id is not valid'), { code });
     this.calls.push(`commit ${offsets.map((o) => `${o.partition}@${o.offset}`).join(',')}`);
+  }
+  /** As librdkafka's: sent in the background, the answer through offset_commit_cb (failures from commitFailures too). */
+  commit(offsets: Tp[]) {
+    const code = this.commitFailures.shift();
+    setImmediate(() => {
+      if (code === undefined) this.calls.push(`commit ${offsets.map((o) => `${o.partition}@${o.offset}`).join(',')}`);
+      const err = code === undefined ? null : Object.assign(new Error('Broker: Specified group generation id is not valid'), { code });
+      (this.conf.offset_commit_cb as (e: unknown, o: Tp[]) => void)(err, offsets);
+    });
   }
   seek(p: Tp, _t: number, cb: (err: null) => void) {
     this.calls.push(`seek ${p.partition}@${p.offset}`);
@@ -172,6 +183,26 @@ describe('rdkafka consumer: partition ownership across rebalances', () => {
     await until(() => fc.calls.includes('commit 0@2'), 'committed on retry');
     await consumer.close();
     assert.equal(calls, 1);
+  });
+
+  it('after each batch the commit is sent without blocking; one still unanswered at close is made there, waiting', async () => {
+    const consumer = await new RdKafkaBus({ brokers: ['x:1'], clientId: 'c', compression: 'lz4' }, log, fake).consumer({ groupId: 'g', topics: ['t'] });
+    const fc = FakeConsumer.last;
+    await consumer.start(async () => undefined);
+    fc.rebalance(ASSIGN, [tp(0)]);
+    fc.queue.push(msg(0, 1));
+    await until(() => fc.calls.includes('commit 0@2'), 'committed');
+    assert.equal(fc.syncCommits, 0, 'no commitSync on the way');
+    // An answer that never comes (broker slow): close commits it, and waits for that.
+    const silent = fc.commit.bind(fc);
+    fc.commit = () => undefined;
+    fc.queue.push(msg(0, 2));
+    await sleep(50);
+    assert.ok(!fc.calls.includes('commit 0@3'));
+    fc.commit = silent;
+    await consumer.close();
+    assert.equal(fc.syncCommits, 1);
+    assert.ok(fc.calls.includes('commit 0@3'), 'committed at close');
   });
 
   it('a handler that throws: nothing committed, the partition rewound to the batch start', async () => {

@@ -16,6 +16,8 @@ interface RdTopicPartition {
   topic: string;
   partition: number;
   offset?: number;
+  /** Per-partition failure, in offset_commit_cb's list. */
+  error?: RdError;
 }
 interface RdMessage {
   topic: string;
@@ -57,6 +59,7 @@ interface RdConsumer extends RdClient {
   rebalanceProtocol(): string;
   assignments(): RdTopicPartition[];
   commitSync(offsets: RdTopicPartition[]): unknown;
+  commit(offsets: RdTopicPartition[]): unknown;
   committed(partitions: RdTopicPartition[], timeout: number, cb: RdCallback<RdTopicPartition[]>): unknown;
   seek(position: RdTopicPartition, timeout: number, cb: (err?: RdError | null) => void): unknown;
   pause(partitions: RdTopicPartition[]): unknown;
@@ -344,8 +347,12 @@ class RdKafkaConsumer implements BusConsumer {
   private readonly revoking = new Set<string>();
   private epochs = 0;
   private queue: { batch: IncomingBatch; epoch: number }[] = [];
-  /** Offsets handled but refused by the coordinator mid-rebalance; committed again once the member has its new generation. */
-  private readonly uncommitted = new Map<string, { topic: string; partition: number; offset: number; epoch: number; warned?: boolean }>();
+  /**
+   * Next offsets of handled batches not yet known committed: sent (`inFlight`, awaiting
+   * offset_commit_cb), or refused by the coordinator mid-rebalance and committed again once the
+   * member has its new generation.
+   */
+  private readonly uncommitted = new Map<string, { topic: string; partition: number; offset: number; epoch: number; inFlight?: number; warned?: boolean }>();
   private inflight: { key: string; done: Promise<void> } | undefined;
   private running = false;
   private paused = false;
@@ -439,7 +446,7 @@ class RdKafkaConsumer implements BusConsumer {
 
   private async run(handler: BatchHandler): Promise<void> {
     while (this.running) {
-      if (this.uncommitted.size > 0) this.commitPending();
+      if (this.uncommitted.size > 0) this.commitPending(undefined, 'async');
       if (this.paused || this.queue.length === 0) {
         // While paused, consuming still goes on (paused partitions give nothing): a member that
         // stops calling consume for max.poll.interval.ms is taken out of the group.
@@ -511,7 +518,7 @@ class RdKafkaConsumer implements BusConsumer {
       return;
     }
     this.uncommitted.set(key, { topic: batch.topic, partition: batch.partition, offset: Number(BigInt(last) + 1n), epoch });
-    this.commitPending([key]);
+    this.commitPending([key], 'async');
   }
 
   /**
@@ -519,8 +526,12 @@ class RdKafkaConsumer implements BusConsumer {
    * same epoch. A coordinator in the middle of a rebalance refuses commits of the old generation
    * (ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS): those stay pending and go again on the next
    * round, by then under the new generation, so a partition the member keeps is not read twice.
+   * After each batch the commit is sent without waiting ('async': librdkafka answers through
+   * offset_commit_cb, see onCommitted): commitSync there blocked the event loop for a broker
+   * round trip per batch, 30 % of a busy worker's main thread. Before partitions are given up
+   * (revoke) and at close it waits ('sync'): the next owner must start after them.
    */
-  private commitPending(keys: Iterable<string> = [...this.uncommitted.keys()]): void {
+  private commitPending(keys: Iterable<string> = [...this.uncommitted.keys()], mode: 'sync' | 'async' = 'sync'): void {
     for (const key of keys) {
       const c = this.uncommitted.get(key);
       if (!c) continue;
@@ -528,18 +539,46 @@ class RdKafkaConsumer implements BusConsumer {
         this.uncommitted.delete(key);
         continue;
       }
+      const offsets = [{ topic: c.topic, partition: c.partition, offset: c.offset }];
       try {
-        this.consumer.commitSync([{ topic: c.topic, partition: c.partition, offset: c.offset }]);
-        this.uncommitted.delete(key);
+        if (mode === 'async') {
+          if (c.inFlight === c.offset) continue;
+          this.consumer.commit(offsets);
+          c.inFlight = c.offset;
+        } else {
+          this.consumer.commitSync(offsets);
+          this.uncommitted.delete(key);
+        }
       } catch (err) {
-        const code = (err as RdError).code;
-        const routine = code === ERR.REBALANCE_IN_PROGRESS || code === ERR.ILLEGAL_GENERATION || code === ERR.UNKNOWN_MEMBER_ID || code === ERR.STATE;
-        // Tried again every round: say it once.
-        const level = routine || c.warned ? 'debug' : 'warn';
-        c.warned = true;
-        this.log[level]({ topic: c.topic, partition: c.partition, code, err: (err as Error).message }, 'kafka commit refused; kept to commit again');
+        this.commitRefused(c, err as RdError);
       }
     }
+  }
+
+  /** librdkafka's answer to commits sent with commit() (offset_commit_cb). */
+  onCommitted(err: RdError | null | undefined, offsets: RdTopicPartition[] | undefined): void {
+    for (const o of offsets ?? []) {
+      const key = topicPartitionKey(o.topic, o.partition);
+      const c = this.uncommitted.get(key);
+      // Done already (a sync commit), or a newer batch's offset is pending: that one goes next.
+      if (!c || c.inFlight === undefined || o.offset === undefined || o.offset < c.inFlight) continue;
+      const failure = err ?? o.error;
+      if (!failure) {
+        if (o.offset >= c.offset) this.uncommitted.delete(key);
+        continue;
+      }
+      c.inFlight = undefined; // sent again on the next round
+      this.commitRefused(c, failure);
+    }
+  }
+
+  private commitRefused(c: { topic: string; partition: number; warned?: boolean }, err: RdError): void {
+    const code = err.code;
+    const routine = code === ERR.REBALANCE_IN_PROGRESS || code === ERR.ILLEGAL_GENERATION || code === ERR.UNKNOWN_MEMBER_ID || code === ERR.STATE;
+    // Tried again every round: say it once.
+    const level = routine || c.warned ? 'debug' : 'warn';
+    c.warned = true;
+    this.log[level]({ topic: c.topic, partition: c.partition, code, err: err.message }, 'kafka commit refused; kept to commit again');
   }
 
   pause(): void {
@@ -655,6 +694,7 @@ export class RdKafkaBus implements MessageBus {
         'queued.min.messages': RDKAFKA_PREFETCH_MESSAGES,
         'queued.max.messages.kbytes': RDKAFKA_PREFETCH_KIB,
         rebalance_cb: ((err: RdError | undefined, partitions: RdTopicPartition[]) => wrapper.onRebalance(err, partitions)) as (...args: never[]) => void,
+        offset_commit_cb: ((err: RdError | null | undefined, offsets: RdTopicPartition[] | undefined) => wrapper.onCommitted(err, offsets)) as (...args: never[]) => void,
       },
       { 'auto.offset.reset': options.fromBeginning === false ? 'latest' : 'earliest' },
     );
