@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { gunzipSync } from 'node:zlib';
-import { pagedListTtlMs, ReadCache, STORED_ANSWER_TTL_MS } from './read-cache.ts';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import Fastify from 'fastify';
+import { pagedListTtlMs, ReadCache, registerReadCache, STORED_ANSWER_TTL_MS } from './read-cache.ts';
 import { buildApi } from './server.ts';
 import { memoryKeyStore, stubDeps } from './testing.ts';
 import type { ActionPlan } from '../scheduler/index.ts';
@@ -273,5 +274,33 @@ test('pages of a saved plan are kept past the read TTL and through writes, which
     assert.equal(pageReads, 3, 'a 404 is not kept');
   } finally {
     await api.close();
+  }
+});
+
+test('a handler that sends its own gzip answer (a settled plan) is served from memory to callers that accept gzip; others get its plain answer', async () => {
+  const app = Fastify();
+  registerReadCache(app, { ttlMs: 60_000, forecastTtlMs: 60_000 });
+  const json = JSON.stringify({ id: 7, loadAfter: Array.from({ length: 100 }, (_, i) => ({ hostId: `h-${i}` })) });
+  const zipped = gzipSync(json);
+  let handled = 0;
+  app.get('/v1/plans/:id', async (req, reply) => {
+    handled++;
+    if (!/gzip/.test(String(req.headers['accept-encoding'] ?? ''))) return reply.type('application/json; charset=utf-8').send(json);
+    return reply.type('application/json; charset=utf-8').header('content-encoding', 'gzip').send(zipped);
+  });
+  try {
+    const get = (enc?: string) => app.inject({ url: '/v1/plans/7', headers: enc ? { 'accept-encoding': enc } : {} });
+    for (let i = 0; i < 3; i++) {
+      const r = await get('gzip');
+      assert.equal(r.headers['content-encoding'], 'gzip');
+      assert.equal(gunzipSync(r.rawPayload).toString(), json);
+    }
+    assert.equal(handled, 1, 'the handler ran once; then from memory');
+    const plain = await get();
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(plain.body, json);
+    assert.equal(handled, 2, 'a caller without gzip is answered by the handler');
+  } finally {
+    await app.close();
   }
 });

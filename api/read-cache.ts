@@ -146,9 +146,12 @@ export class ReadCache<T> {
 
 /** A serialized 200 answer, as sent, and its gzip form once a caller asked for it. */
 interface CachedAnswer {
-  body: string;
+  /** The JSON as sent; undefined when the handler itself sent it compressed (gzip is then set). */
+  body?: string;
   contentType: string;
   gzip?: Promise<Buffer>;
+  /** Length of a handler's own gzip answer (for the byte budget). */
+  gzipBytes?: number;
 }
 
 /**
@@ -156,7 +159,7 @@ interface CachedAnswer {
  * one-byte) and room for its gzip form, which is added later, once asked for (JSON compresses
  * at least 4:1 at level 6).
  */
-const answerBytes = (a: CachedAnswer): number => Math.ceil(a.body.length * 1.25);
+const answerBytes = (a: CachedAnswer): number => (a.body === undefined ? a.gzipBytes ?? 0 : Math.ceil(a.body.length * 1.25));
 
 /** Answers smaller than this are sent as they are: compressing them saves less than it costs. */
 const GZIP_MIN_BYTES = 1024;
@@ -165,6 +168,8 @@ const acceptsGzip = (req: FastifyRequest): boolean => /\bgzip\b/.test(String(req
 export const sendsGzip = (req: FastifyRequest, chars: number): boolean => chars >= GZIP_MIN_BYTES && acceptsGzip(req);
 
 const LOADING = Symbol('novacron.readCache.loading');
+/** Why a load was not cached (an error answer, a stream): shared, no stack trace to capture per request. */
+const NOT_CACHED = Object.freeze({ reason: 'not cached' });
 type Marked = FastifyRequest & { [LOADING]?: { resolve: (a: CachedAnswer) => void; reject: (e: unknown) => void } };
 
 export interface ReadCacheOptions {
@@ -244,6 +249,12 @@ export function registerReadCache(app: FastifyInstance, opts: ReadCacheOptions):
         return undefined; // the shared load failed: this request tries on its own
       }
       void reply.header('vary', 'accept-encoding');
+      if (answer.body === undefined) {
+        // Only the handler's compressed answer is kept (a settled plan: api/plans.ts): a caller
+        // that does not accept gzip gets the handler's plain answer instead.
+        if (!acceptsGzip(req)) return undefined;
+        return reply.code(200).type(answer.contentType).header('content-encoding', 'gzip').send(await answer.gzip);
+      }
       if (sendsGzip(req, answer.body.length)) {
         // Compressed once per cached answer (in libuv's thread pool), then sent as often as asked.
         answer.gzip ??= gzipAnswer(answer.body);
@@ -260,11 +271,18 @@ export function registerReadCache(app: FastifyInstance, opts: ReadCacheOptions):
     if (!loading) return payload;
     (req as Marked)[LOADING] = undefined;
     void reply.header('vary', 'accept-encoding');
-    if (reply.statusCode !== 200 || typeof payload !== 'string') {
-      loading.reject(new Error(`not cached: status ${reply.statusCode}`));
+    const contentType = String(reply.getHeader('content-type') ?? 'application/json; charset=utf-8');
+    if (reply.statusCode === 200 && Buffer.isBuffer(payload) && reply.getHeader('content-encoding') === 'gzip') {
+      // A handler that keeps its own compressed answer (a settled plan): kept as it is, so the
+      // route is served from here too rather than running its handler for every request.
+      loading.resolve({ contentType, gzip: Promise.resolve(payload), gzipBytes: payload.length });
       return payload;
     }
-    const answer: CachedAnswer = { body: payload, contentType: String(reply.getHeader('content-type') ?? 'application/json; charset=utf-8') };
+    if (reply.statusCode !== 200 || typeof payload !== 'string') {
+      loading.reject(NOT_CACHED);
+      return payload;
+    }
+    const answer: CachedAnswer = { body: payload, contentType };
     loading.resolve(answer);
     // The request that loaded the answer is compressed like the ones served from memory: when
     // many URLs each get few requests (one per plan), most requests are loads.
