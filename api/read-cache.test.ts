@@ -97,7 +97,7 @@ test('ttl 0 caches nothing; the number of keys is bounded', async () => {
 });
 
 test('the bytes a cache holds are bounded: the oldest values go first, and a value over the whole budget is answered but not kept', async () => {
-  const cache = new ReadCache<string>(60_000, Date.now, { maxBytes: 10, sizeOf: (v) => (v as string).length });
+  const cache = new ReadCache<string>(60_000, Date.now, { maxBytes: 10, sizeOf: (v) => v.length });
   for (const [k, v] of [['a', 'aaaa'], ['b', 'bbbb'], ['c', 'cccc']] as const) assert.equal(await cache.get(k, async () => v), v);
   assert.deepEqual({ size: cache.size, bytes: cache.heldBytes, a: cache.age('a'), c: cache.age('c') !== undefined }, { size: 2, bytes: 8, a: undefined, c: true });
   assert.equal(await cache.get('huge', async () => 'x'.repeat(11)), 'x'.repeat(11));

@@ -20,12 +20,12 @@ export const STORED_ANSWER_TTL_MS = 600_000;
 export const READ_CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
 /** How many entries and bytes a ReadCache may hold; the oldest inserted go first past either. */
-export interface ReadCacheLimits {
+export interface ReadCacheLimits<T> {
   maxEntries?: number;
   /** With sizeOf: the bytes all values may hold together. */
   maxBytes?: number;
   /** A value's size in bytes, measured once when it is stored. */
-  sizeOf?: (value: unknown) => number;
+  sizeOf?: (value: T) => number;
 }
 
 interface Entry<T> {
@@ -48,15 +48,12 @@ export class ReadCache<T> {
   private readonly entries = new Map<string, Entry<T>>();
   private generation = 0;
   private bytes = 0;
-  private readonly maxEntries: number;
 
   constructor(
     readonly ttlMs: number,
     private readonly now: () => number = Date.now,
-    private readonly limits: ReadCacheLimits = {},
-  ) {
-    this.maxEntries = limits.maxEntries ?? MAX_ENTRIES;
-  }
+    private readonly limits: ReadCacheLimits<T> = {},
+  ) {}
 
   get(key: string, load: () => Promise<T>): Promise<T> {
     if (this.ttlMs <= 0) return load();
@@ -94,7 +91,7 @@ export class ReadCache<T> {
 
   private add(key: string, now: number): Entry<T> {
     // Bounded: the oldest inserted key goes first (ids a caller makes up cannot grow it without end).
-    if (this.entries.size >= this.maxEntries) this.remove(this.entries.keys().next().value!);
+    if (this.entries.size >= (this.limits.maxEntries ?? MAX_ENTRIES)) this.remove(this.entries.keys().next().value!);
     const e: Entry<T> = { loadedAt: now };
     this.entries.set(key, e);
     return e;
@@ -219,7 +216,7 @@ export const CACHED_READ_ROUTES: Readonly<Record<string, 'read' | 'page' | 'fore
  */
 export function registerReadCache(app: FastifyInstance, opts: ReadCacheOptions): void {
   if (opts.ttlMs <= 0) return;
-  const limits: ReadCacheLimits = { maxBytes: READ_CACHE_MAX_BYTES, sizeOf: (a) => answerBytes(a as CachedAnswer) };
+  const limits: ReadCacheLimits<CachedAnswer> = { maxBytes: READ_CACHE_MAX_BYTES, sizeOf: answerBytes };
   const caches = {
     read: new ReadCache<CachedAnswer>(opts.ttlMs, Date.now, limits),
     page: new ReadCache<CachedAnswer>(opts.ttlMs - pagedListTtlMs(opts.ttlMs), Date.now, limits),
