@@ -56,6 +56,12 @@ const ConfigSchema = z.object({
     pgPasswordFile: z.string().min(1),
     /** Prepended to every table name: lets tests and demos keep their data apart. */
     tablePrefix: z.string().regex(/^[a-z0-9_]*$/, 'lower-case letters, digits and _ only'),
+    /**
+     * What the local stack's QuestDB logs (its log.conf levels). Not INFO by default: at fleet
+     * ingest rates QuestDB logs every WAL apply and partition step at INFO, and its log thread
+     * took ~9 % of a core of this 2-core machine (bench:ingest, `top -H`).
+     */
+    logLevels: z.string().regex(/^(DEBUG|INFO|ERROR|CRITICAL|ADVISORY)(,(DEBUG|INFO|ERROR|CRITICAL|ADVISORY))*$/, 'comma-separated QuestDB log levels: DEBUG, INFO, ERROR, CRITICAL, ADVISORY'),
   }),
   databaseUrl: z.string().url(),
   api: z.object({
@@ -191,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       pgPassword: e.QUESTDB_PG_PASSWORD || undefined,
       pgPasswordFile: absolute(e.QUESTDB_PG_PASSWORD_FILE ?? resolve(absolute(e.NOVACRON_HOME ?? '.novacron'), 'secrets', 'questdb-pg-password')),
       tablePrefix: e.NOVACRON_TABLE_PREFIX ?? '',
+      logLevels: e.NOVACRON_QUESTDB_LOG_LEVELS ?? 'ERROR,CRITICAL,ADVISORY',
     },
     databaseUrl: e.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/novacron',
     api: {

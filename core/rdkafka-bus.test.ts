@@ -139,35 +139,63 @@ describe('rdkafka consumer: partition ownership across rebalances', () => {
     });
     fc.rebalance(ASSIGN, [tp(0), tp(1)]);
     fc.queue.push(msg(0, 5), msg(1, 9), msg(0, 6));
-    await until(() => handled.length === 1, 'partition 0 in hand');
+    // The partitions are handled side by side: partition 1's batch is not held up behind 0's.
+    await until(() => fc.calls.includes('commit 1@10'), 'partition 1 committed while 0 is in hand');
+    assert.deepEqual(handled, ['0:5,6', '1:9']);
     fc.rebalance(REVOKE, [tp(0)]);
-    await until(() => fc.calls.includes('commit 1@10'), 'partition 1 committed');
+    await until(() => fc.calls.includes('unassign 0'), 'partition 0 released');
     await consumer.close();
     assert.ok(beatError instanceof NovaError && beatError.code === 'KAFKA_REBALANCING', String(beatError));
-    assert.deepEqual(handled, ['0:5,6', '1:9']);
-    assert.deepEqual(fc.calls, ['assign 0,1', 'handler gave up', 'unassign 0', 'commit 1@10'], 'no commit and no seek for the partition that left; released after its batch');
+    assert.deepEqual(fc.calls, ['assign 0,1', 'commit 1@10', 'handler gave up', 'unassign 0'], 'no commit and no seek for the partition that left; released after its batch');
   });
 
   it('a revoke of another partition is released at once, and its fetched batch is never handed out', async () => {
     const consumer = await new RdKafkaBus({ brokers: ['x:1'], clientId: 'c', compression: 'lz4' }, log, fake).consumer({ groupId: 'g', topics: ['t'] });
     const fc = FakeConsumer.last;
-    const handled: number[] = [];
+    const handled: string[] = [];
     let release: () => void = () => undefined;
     const held = new Promise<void>((r) => (release = r));
     await consumer.start(async (batch) => {
-      handled.push(batch.partition);
+      handled.push(`${batch.partition}:${batch.messages.map((m) => m.offset).join(',')}`);
       if (batch.partition === 0) await held;
     });
     fc.rebalance(ASSIGN, [tp(0), tp(1)]);
-    fc.queue.push(msg(0, 5), msg(1, 9));
+    fc.queue.push(msg(0, 5));
     await until(() => handled.length === 1, 'partition 0 in hand');
+    // Fetched while 0 is in hand: the next round starts only when every batch of this one is done.
+    fc.queue.push(msg(1, 9), msg(0, 6));
+    await sleep(50);
     fc.rebalance(REVOKE, [tp(1)]);
     assert.deepEqual(fc.calls, ['assign 0,1', 'unassign 1'], 'partition 1 released while 0 is still in hand');
     release();
-    await until(() => fc.calls.includes('commit 0@6'), 'partition 0 committed');
+    await until(() => fc.calls.includes('commit 0@7'), 'partition 0 committed, both batches in order');
     await sleep(50);
     await consumer.close();
-    assert.deepEqual(handled, [0]);
+    assert.deepEqual(handled, ['0:5', '0:6']);
+  });
+
+  it('one batch per partition at a time: a partition\'s next batch waits for its previous one, the other partitions do not', async () => {
+    const consumer = await new RdKafkaBus({ brokers: ['x:1'], clientId: 'c', compression: 'lz4' }, log, fake).consumer({ groupId: 'g', topics: ['t'] });
+    const fc = FakeConsumer.last;
+    const running = new Set<number>();
+    let most = 0;
+    const order: string[] = [];
+    await consumer.start(async (batch) => {
+      assert.ok(!running.has(batch.partition), `partition ${batch.partition} handled twice at once`);
+      running.add(batch.partition);
+      most = Math.max(most, running.size);
+      order.push(`${batch.partition}:${batch.messages[0]!.offset}`);
+      await sleep(batch.partition === 0 ? 30 : 5);
+      running.delete(batch.partition);
+    });
+    fc.rebalance(ASSIGN, [tp(0), tp(1), tp(2)]);
+    fc.queue.push(msg(0, 1), msg(1, 1), msg(2, 1));
+    await until(() => order.length === 3, 'first round');
+    fc.queue.push(msg(0, 2), msg(1, 2));
+    await until(() => fc.calls.includes('commit 0@3') && fc.calls.includes('commit 1@3'), 'second round committed');
+    await consumer.close();
+    assert.equal(most, 3, 'the three partitions were in hand together');
+    assert.deepEqual(order.filter((l) => l.startsWith('0:')), ['0:1', '0:2']);
   });
 
   it('a commit refused mid-rebalance (old generation) is made again on the next round, the batch not handed out twice', async () => {

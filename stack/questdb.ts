@@ -23,6 +23,20 @@ function serverConf(config: Config): string {
   ].join('\n');
 }
 
+/**
+ * QuestDB's log.conf: one writer, its stdout (the stack's questdb.log), at NOVACRON_QUESTDB_LOG_LEVELS
+ * (config.questdb.logLevels: errors and advisories by default; INFO logged every WAL apply).
+ */
+export function logConf(config: Config): string {
+  return [
+    '# Written by `novacron stack up` on every start; edit stack/questdb.ts instead.',
+    'writers=stdout',
+    'w.stdout.class=io.questdb.log.LogConsoleWriter',
+    `w.stdout.level=${config.questdb.logLevels}`,
+    '',
+  ].join('\n');
+}
+
 /** QuestDB server from its Maven Central jar; data under the stack's home folder. */
 export function questdbService(config: Config, jarsDir: string): StackService {
   const java = javaBinary(config.java.questdbHome);
@@ -42,6 +56,7 @@ export function questdbService(config: Config, jarsDir: string): StackService {
       // Holds the PG-wire password: owner-only.
       writeFileSync(join(root, 'conf', 'server.conf'), serverConf(config), { mode: 0o600 });
       chmodSync(join(root, 'conf', 'server.conf'), 0o600);
+      writeFileSync(join(root, 'conf', 'log.conf'), logConf(config));
       return {
         command: java,
         args: ['-Xms256m', '-Xmx2g', '-XX:+UseParallelGC', '-Djava.awt.headless=true', '-cp', join(jarsDir, '*'), 'io.questdb.ServerMain', '-d', root],

@@ -6,6 +6,7 @@ import { AnomalyStage } from './anomaly-stage.ts';
 import type { BatchDecoder } from './decoder.ts';
 import { WorkerMetrics } from './metrics.ts';
 import { PipelineStatsRecorder } from './pipeline-stats.ts';
+import { CoalescingSampleStore } from './coalescing-store.ts';
 import { QuestDbSampleStore } from './sample-store.ts';
 import { SampleWorker } from './worker.ts';
 
@@ -25,7 +26,8 @@ export async function createSampleWorker(
   opts: { groupId?: string; anomalies?: boolean; decoders?: Record<string, BatchDecoder>; processMetrics?: boolean } = {},
 ): Promise<SampleWorker> {
   const topics = topicsFor(config);
-  const store = new QuestDbSampleStore(config);
+  // The batches of all partitions are handled side by side: one QuestDB transaction for all of them.
+  const store = new CoalescingSampleStore(new QuestDbSampleStore(config));
   let anomalies: ConstructorParameters<typeof SampleWorker>[0]['anomalies'];
   if (opts.anomalies ?? true) {
     const stage = new AnomalyStage(() => createSeriesDetector({ probationSamples: config.anomaly.probationSamples, minChange: config.anomaly.minChange }), {

@@ -8,6 +8,7 @@ export { AvroSampleDecoder } from './avro-decoder.ts';
 export { WorkerMetrics, serveMetrics, type MetricsServer, type DetectorState } from './metrics.ts';
 export { classifyStoreError, backoffMs, type StoreFailure } from './store-retry.ts';
 export { QuestDbSampleStore, type SampleStore } from './sample-store.ts';
+export { CoalescingSampleStore } from './coalescing-store.ts';
 export { SampleWorker, type WorkerStats, type SampleWorkerDeps } from './worker.ts';
 export { DLQ_HEADERS, deadLetter, type Rejection } from './dead-letter.ts';
 export { AnomalyStage, SCORED_METRICS, type AnomalyEvent, type SeriesDetector, type DetectorFactory, type DetectorVerdict, type ScoredMetric } from './anomaly-stage.ts';

@@ -145,6 +145,25 @@ describe('rollups: QuestDB materialized views over the raw sample tables', () =>
     }
   });
 
+  it('the views refresh on a timer; one an older NovaCron made to refresh after every commit gets the timer and keeps its rows', async () => {
+    const schedule = async (name: string) => (await questdb.query<{ refresh_type: string; timer_interval: number; timer_interval_unit: string }>(
+      'select refresh_type, timer_interval, timer_interval_unit from materialized_views() where view_name = $1', [name]))[0];
+    for (const interval of ['1m', '1h'] as const) {
+      assert.deepEqual({ ...(await schedule(rollupView(config, 'vm', interval))) }, { refresh_type: 'timer', timer_interval: interval === '1m' ? 1 : 10, timer_interval_unit: 'MINUTE' });
+    }
+    const name = rollupView(config, 'host', '1m');
+    const rows = async () => (await questdb.query<{ n: string }>(`select count() n from ${name}`))[0]!.n;
+    const before = await rows();
+    assert.ok(Number(before) > 0, 'the view has rows to keep');
+    // QuestDB applies a view's ALTER through its WAL: a moment later.
+    await questdb.query(`ALTER MATERIALIZED VIEW ${name} SET REFRESH IMMEDIATE`);
+    await eventually(() => schedule(name), (s) => s?.refresh_type === 'immediate', 10_000);
+    await ensureSampleTables(config, questdb);
+    const after = await eventually(() => schedule(name), (s) => s?.refresh_type !== 'immediate', 10_000);
+    assert.deepEqual({ ...after }, { refresh_type: 'timer', timer_interval: 1, timer_interval_unit: 'MINUTE' });
+    assert.equal(await rows(), before, 'altered in place, not rebuilt');
+  });
+
   it('a re-delivered sample with a new value (dedup upsert) re-aggregates its minute and hour', async () => {
     const target = vms.find((v) => v.vmId === 'vm-b' && v.ts === START + 90 * 60_000 + 17_000)!;
     await store.write([{ kind: 'vm', sample: { ...target, cpuUsedCores: 9.5 } }]);
