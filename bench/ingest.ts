@@ -178,15 +178,17 @@ async function ilpLimits(): Promise<IlpResult[]> {
 const saturated = (r: SettingResult) => r.backlogAtEnd > 2 * Math.max(r.samplesPerS, 1) || r.landedShare < 0.99;
 
 /**
- * Order of settings, best first: the most samples/s kept up with, then the lower p99. A setting
- * that kept up landed what was produced, and its landed/s over the window is that rate ± the
- * window's edges (62,799 vs 58,629/s for two settings both fed 60,000/s): rates within 2 % count
- * as equal, so among settings that all kept up the lowest p99 wins rather than the noise.
+ * Order of settings, best first: the most samples/s landed, then one that kept up before one
+ * that did not, then the lower p99. Landed/s over the window is the offered rate ± the window's
+ * edges (62,198/s landed from 60,022/s produced, a setting that was catching up on its warm-up
+ * backlog): it counts at most as much as was produced, and rates within 2 % count as equal, so
+ * among settings fed the same rate the noise does not pick the winner.
  */
 function bestFirst(a: SettingResult, b: SettingResult): number {
-  const kept = (r: SettingResult) => (saturated(r) ? r.samplesPerS : Math.min(r.samplesPerS, r.producedPerS));
-  const [ka, kb] = [kept(a), kept(b)];
-  if (Math.abs(ka - kb) > 0.02 * Math.max(ka, kb)) return kb - ka;
+  const landed = (r: SettingResult) => Math.min(r.samplesPerS, r.producedPerS);
+  const [la, lb] = [landed(a), landed(b)];
+  if (Math.abs(la - lb) > 0.02 * Math.max(la, lb)) return lb - la;
+  if (saturated(a) !== saturated(b)) return saturated(a) ? 1 : -1;
   return a.p99 - b.p99;
 }
 

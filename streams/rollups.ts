@@ -58,7 +58,7 @@ const PARTITION: Record<RollupInterval, string> = { '1m': 'DAY', '1h': 'MONTH' }
  * recomputes every bucket a transaction touched, so with the worker committing many times a
  * second each commit re-aggregated the current minute and the whole current hour of every VM.
  * bench:ingest (100,000 VMs, 60,000 samples/s, rdkafka, 1 worker): after every commit, 57,140
- * samples/s landed, saturated, p99 22 s; on a 1-minute timer, 59,539/s unsaturated, p99 1.4 s.
+ * samples/s landed, saturated, p99 22 s; every view on a 1-minute timer, 59,539/s unsaturated, p99 1.4 s.
  * The cost is freshness: a minute view lags the raw table by up to a minute, an hourly one by up
  * to ten (dashboards read the last minutes from the raw table, see grafana/). QuestDB's timer
  * takes whole minutes at least. waitForRollups asks for a refresh instead of waiting for the timer.
