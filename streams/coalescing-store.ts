@@ -24,8 +24,6 @@ interface PendingWrite {
 export class CoalescingSampleStore implements SampleStore {
   private pending: PendingWrite[] = [];
   private scheduled = false;
-  /** Writes of the inner store started (merged or alone), for tests and metrics. */
-  innerWrites = 0;
 
   constructor(private readonly inner: SampleStore) {}
 
@@ -51,7 +49,6 @@ export class CoalescingSampleStore implements SampleStore {
     }
     const merged: Sample[] = [];
     for (const w of group) for (const s of w.samples) merged.push(s);
-    this.innerWrites += 1;
     this.inner.write(merged).then(
       () => {
         for (const w of group) w.resolve();
@@ -64,7 +61,6 @@ export class CoalescingSampleStore implements SampleStore {
   }
 
   private writeAlone(w: PendingWrite): void {
-    this.innerWrites += 1;
     this.inner.write(w.samples).then(w.resolve, w.reject);
   }
 

@@ -94,12 +94,13 @@ export function rollupViews(config: Config): RollupViewDdl[] {
       const aggregates = ROLLUP_METRICS.flatMap((m) => [`avg(${m}) ${m}_avg`, `max(${m}) ${m}_max`, ...(p95 ? [`approx_percentile(${m}, 0.95, ${P95_DIGITS}) ${m}_p95`] : [])]);
       const columns = [`ts`, src.key, ...src.last.map((c) => `last(${c}) ${c}`), ...aggregates, 'count() samples'];
       const query = `SELECT ${columns.join(', ')} FROM ${base} SAMPLE BY ${interval}`;
+      const refreshMinutes = ROLLUP_REFRESH_MINUTES[interval];
       out.push({
         name,
         base,
         query,
-        refreshMinutes: ROLLUP_REFRESH_MINUTES[interval],
-        ddl: `CREATE MATERIALIZED VIEW IF NOT EXISTS ${name} REFRESH EVERY ${ROLLUP_REFRESH_MINUTES[interval]}m AS (${query}) PARTITION BY ${PARTITION[interval]}`,
+        refreshMinutes,
+        ddl: `CREATE MATERIALIZED VIEW IF NOT EXISTS ${name} REFRESH EVERY ${refreshMinutes}m AS (${query}) PARTITION BY ${PARTITION[interval]}`,
       });
     }
   }
