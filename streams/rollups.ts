@@ -125,10 +125,28 @@ export async function ensureRollups(config: Config, questdb: QuestDbClient): Pro
       'select view_status, view_sql, refresh_type, timer_interval, timer_interval_unit from materialized_views() where view_name = $1', [view.name]);
     const row = found[0];
     const stale = row && (row.view_status === 'invalid' || !sameQuery(row.view_sql, view.query));
-    if (stale) await questdb.query(`DROP MATERIALIZED VIEW IF EXISTS ${view.name}`);
+    if (stale) await dropViewAndWait(questdb, view.name);
     await questdb.query(view.ddl);
     const onSchedule = row && row.refresh_type === 'timer' && Number(row.timer_interval) === view.refreshMinutes && row.timer_interval_unit === 'MINUTE';
     if (row && !stale && !onSchedule) await questdb.query(`ALTER MATERIALIZED VIEW ${view.name} SET REFRESH EVERY ${view.refreshMinutes}m`);
+  }
+}
+
+/**
+ * Drops a view and waits until QuestDB no longer lists it. Why wait: the drop can reach
+ * materialized_views() a moment after the statement returns, and a CREATE ... IF NOT EXISTS
+ * issued in that moment does nothing, leaving the old view in place (seen once in CI).
+ */
+async function dropViewAndWait(questdb: QuestDbClient, name: string, timeoutMs = 10_000): Promise<void> {
+  await questdb.query(`DROP MATERIALIZED VIEW IF EXISTS ${name}`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // Both listings: CREATE ... IF NOT EXISTS checks the table registry, which tables() shows.
+    const views = await questdb.query<{ n: string }>('select count() n from materialized_views() where view_name = $1', [name]);
+    const tables = await questdb.query<{ n: string }>('select count() n from tables() where table_name = $1', [name]);
+    if (Number(views[0]?.n ?? 0) + Number(tables[0]?.n ?? 0) === 0) return;
+    if (Date.now() > deadline) throw new NovaError('QUESTDB_ROLLUP_DROP_TIMEOUT', `rollup view ${name} was dropped but QuestDB still lists it after ${timeoutMs} ms; see the QuestDB log`, { retriable: true });
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
