@@ -82,6 +82,23 @@ test('a server that does not answer in time: a retriable STORE_TIMEOUT', async (
   });
 });
 
+test('a server that drops the connection without answering: a retriable STORE_UNREACHABLE_*; the next write opens a new connection', async () => {
+  let drop = true;
+  await withServer((req, _body, res) => {
+    if (drop) req.socket.destroy();
+    else res.writeHead(204).end();
+  }, async (port) => {
+    const store = new QuestDbSampleStore(configFor(port));
+    const err = await failure(store.write(vms(2)));
+    assert.ok(err instanceof NovaError);
+    assert.match(err.code, /^STORE_UNREACHABLE/);
+    assert.equal(err.retriable, true);
+    drop = false;
+    await store.write(vms(2));
+    await store.close();
+  });
+});
+
 test('a closed store refuses writes', async () => {
   await withServer((_req, _body, res) => res.writeHead(204).end(), async (port) => {
     const store = new QuestDbSampleStore(configFor(port));

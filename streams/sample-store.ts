@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import { NovaError, questdbTable, type Config } from '../core/index.ts';
 import type { Sample } from '../schemas/index.ts';
 import { ILP_PRECISION, SampleLineEncoder, type IlpChunk } from './ilp-lines.ts';
@@ -35,7 +36,7 @@ const DEFAULTS: Required<QuestDbSampleStoreOptions> = {
  * Why not @questdb/nodejs-client's Sender (which this store used before): its row builder
  * re-encodes every column name as UTF-8 for every field of every row, and profiling the
  * worker put 25-38 % of its CPU there. Measured on the project machine, the Sender took
- * 10-28k rows/s, ILP text built as one string per batch and POSTed with fetch 38-58k rows/s
+ * 10-28k rows/s, ILP text built as one string per batch and POSTed 38-58k rows/s
  * (bench/ingest/ilp-direct.ts, variant `text`). Our two row shapes are fixed, so their text
  * is built from precomputed pieces (streams/ilp-lines.ts). Same 200k VM samples in 5,000-row
  * batches, old store vs this one: 24-39k vs 42-88k rows/s, 16.3 vs 5.1-6.2 µs of client CPU a row.
@@ -60,6 +61,9 @@ export class QuestDbSampleStore implements SampleStore {
   private readonly url: string;
   private readonly where: string;
   private readonly opts: Required<QuestDbSampleStoreOptions>;
+  // node:http with kept-alive connections, not fetch: fetch (undici) turned each request's
+  // string body into a web stream, and the worker's profile put ~13 % of its CPU there.
+  private readonly agent = new Agent({ keepAlive: true });
   private closed = false;
 
   constructor(config: Config, opts: QuestDbSampleStoreOptions = {}) {
@@ -95,25 +99,38 @@ export class QuestDbSampleStore implements SampleStore {
 
   private async post(chunk: IlpChunk): Promise<void> {
     const timeoutMs = this.opts.requestTimeoutMs + Math.ceil((chunk.bytes / this.opts.minThroughputBps) * 1000);
-    let res: Response;
-    try {
-      res = await fetch(this.url, {
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(this.url, {
         method: 'POST',
-        body: chunk.body,
-        headers: { 'content-type': 'text/plain; charset=utf-8' },
-        signal: AbortSignal.timeout(timeoutMs),
+        agent: this.agent,
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': chunk.bytes },
+      }, (res) => {
+        const status = res.statusCode ?? 0;
+        // 204 has no body; any other answer's body is QuestDB's reason, read for the error.
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => {
+          if (status !== 204) parts.push(d);
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status, text: Buffer.concat(parts).toString('utf8') });
+        });
+        res.on('error', (err) => {
+          clearTimeout(timer);
+          // The status alone decides what a failure after the head means.
+          if (status) resolve({ status, text: '' });
+          else reject(this.transportError(err, chunk, timeoutMs));
+        });
       });
-    } catch (cause) {
-      throw this.transportError(cause, chunk, timeoutMs);
-    }
-    if (res.status === 204) return;
-    let text = '';
-    try {
-      text = await res.text();
-    } catch {
-      // The status alone decides what the failure means.
-    }
-    throw this.httpError(res.status, text, chunk);
+      const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: 'TimeoutError' })), timeoutMs);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(this.transportError(err, chunk, timeoutMs));
+      });
+      req.end(chunk.body, 'utf8');
+    });
+    if (status === 204) return;
+    throw this.httpError(status, text, chunk);
   }
 
   private transportError(cause: unknown, chunk: IlpChunk, timeoutMs: number): NovaError {
@@ -121,7 +138,7 @@ export class QuestDbSampleStore implements SampleStore {
     if ((cause as Error)?.name === 'TimeoutError') {
       return new NovaError('STORE_TIMEOUT', `QuestDB at ${this.where} did not answer a write of ${chunk.rows} rows to ${chunk.table} within ${timeoutMs} ms; it may be overloaded or stalled (see its log)`, { retriable: true, cause, details });
     }
-    // fetch rejects only when no HTTP answer came back: the server is down, unreachable or dropped the connection.
+    // No HTTP answer came back: the server is down, unreachable or dropped the connection.
     const failure = classifyStoreError(cause);
     const code = failure.code.startsWith('STORE_UNREACHABLE') ? failure.code : 'STORE_UNREACHABLE';
     const reason = (cause as { cause?: Error })?.cause?.message ?? failure.message;
@@ -148,5 +165,6 @@ export class QuestDbSampleStore implements SampleStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.agent.destroy();
   }
 }

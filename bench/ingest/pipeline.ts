@@ -10,6 +10,7 @@ import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
 import { createBus, loadConfig, type Config, PROJECT_ROOT, questdbTable, topicsFor, topicSpecs, type Logger, type QuestDbClient } from '../../core/index.ts';
 import { dropSampleTables, ensureSampleTables, SAMPLE_TABLES } from '../../streams/index.ts';
 import { BUCKET_MS, LandingTracker } from './latency.ts';
+import { workerProcessArgs } from '../../cli/worker-launch.ts';
 import { cpuSeconds, RssSampler, stopChild, waitForLine, type Children } from './procs.ts';
 
 export type Adapter = 'kafkajs' | 'rdkafka';
@@ -125,7 +126,7 @@ export async function runSetting(spec: SettingSpec, questdb: QuestDbClient, chil
     const firstWorkerStartMs = Date.now();
     for (let i = 0; i < spec.workers; i++) {
       const prof = i === 0 && spec.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${spec.profileDir}`] : [];
-      const w = children.track(spawn(process.execPath, [...prof, '--import', 'tsx', 'cli/main.ts', 'worker'], { cwd: PROJECT_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] }));
+      const w = children.track(spawn(process.execPath, workerProcessArgs(prof), { cwd: PROJECT_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] }));
       workers.push(w);
     }
     await Promise.all(workers.map((w, i) => waitForLine(w, /^worker: consuming/, 90_000, `worker ${i + 1}`)));

@@ -12,6 +12,7 @@ import { PROJECT_ROOT, questdbTable, type Config, type QuestDbClient } from '../
 import type { FleetSource, FleetTick } from '../../ingest/index.ts';
 import { isolatedConfig } from './harness.ts';
 import { dropSampleTables } from '../../streams/index.ts';
+import { workerProcessArgs } from '../../cli/worker-launch.ts';
 
 /** An isolated config plus the environment that gives a child process the same config. */
 export function isolatedEnv(extra: Record<string, string> = {}): { config: Config; env: Record<string, string> } {
@@ -29,7 +30,7 @@ export class WorkerProcess {
   signal: NodeJS.Signals | null = null;
 
   constructor(readonly name: string, env: Record<string, string>) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'worker'], {
+    this.child = spawn(process.execPath, workerProcessArgs(), {
       cwd: PROJECT_ROOT,
       // Metrics off: several workers (and other tests' workers) would fight over the one port.
       env: { ...process.env, NOVACRON_WORKER_METRICS_PORT: '0', ...env },
