@@ -177,9 +177,12 @@ async function ilpLimits(): Promise<IlpResult[]> {
 /** The pipeline could not keep up: a backlog of more than two seconds of its own throughput. */
 const saturated = (r: SettingResult) => r.backlogAtEnd > 2 * Math.max(r.samplesPerS, 1) || r.landedShare < 0.99;
 
+/** The goal's bound on one worker's peak resident memory (issue 10: ≤ 2 GB). */
+const WORKER_RSS_GOAL_MB = 2048;
+
 /**
  * Order of settings, best first: the most samples/s landed, then one that kept up before one
- * that did not, then the lower p99. Landed/s over the window is the offered rate ± the window's
+ * that did not, then one whose workers stayed within WORKER_RSS_GOAL_MB, then the lower p99. Landed/s over the window is the offered rate ± the window's
  * edges (62,198/s landed from 60,022/s produced, a setting that was catching up on its warm-up
  * backlog): it counts at most as much as was produced, and rates within 2 % count as equal, so
  * among settings fed the same rate the noise does not pick the winner.
@@ -189,6 +192,8 @@ function bestFirst(a: SettingResult, b: SettingResult): number {
   const [la, lb] = [landed(a), landed(b)];
   if (Math.abs(la - lb) > 0.02 * Math.max(la, lb)) return lb - la;
   if (saturated(a) !== saturated(b)) return saturated(a) ? 1 : -1;
+  const overMemory = (r: SettingResult) => r.workerRssMb > WORKER_RSS_GOAL_MB;
+  if (overMemory(a) !== overMemory(b)) return overMemory(a) ? 1 : -1;
   return a.p99 - b.p99;
 }
 

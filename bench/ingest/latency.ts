@@ -4,8 +4,8 @@
  * Why counts and not markers: every sample's ts is the wall clock when the producer made it,
  * and producers report how many VM samples they stamped in each BUCKET_MS bucket of ts. A
  * poller asks QuestDB every ~250 ms for `count()` per bucket over the still-open buckets only
- * (one interval scan on the designated timestamp, a few thousand rows at most, so it stays
- * cheap under load). Rows that became visible in a bucket between two polls landed somewhere
+ * (one interval scan on the designated timestamp, at most 10 s of buckets from the oldest open
+ * one, so it stays cheap under load: see POLL_SPAN_BUCKETS in pipeline.ts). Rows that became visible in a bucket between two polls landed somewhere
  * between those polls; their latency is estimated as (midpoint of the two poll starts) −
  * (midpoint of the bucket). That covers every sample (not a marker subset), with a resolution
  * of about ± (poll interval + bucket)/2 ≈ ±0.2 s, which is fine for p50/p99 in seconds.
