@@ -182,10 +182,11 @@ const WORKER_RSS_GOAL_MB = 2048;
 
 /**
  * Order of settings, best first: the most samples/s landed, then one that kept up before one
- * that did not, then one whose workers stayed within WORKER_RSS_GOAL_MB, then the lower p99. Landed/s over the window is the offered rate ± the window's
- * edges (62,198/s landed from 60,022/s produced, a setting that was catching up on its warm-up
- * backlog): it counts at most as much as was produced, and rates within 2 % count as equal, so
- * among settings fed the same rate the noise does not pick the winner.
+ * that did not, then one whose workers stayed within WORKER_RSS_GOAL_MB, then the lower p99.
+ * Landed/s over the window is the offered rate ± the window's edges (62,198/s landed from
+ * 60,022/s produced, a setting that was catching up on its warm-up backlog): it counts at most
+ * as much as was produced, and rates within 2 % count as equal, so among settings fed the same
+ * rate the noise does not pick the winner.
  */
 function bestFirst(a: SettingResult, b: SettingResult): number {
   const landed = (r: SettingResult) => Math.min(r.samplesPerS, r.producedPerS);

@@ -106,11 +106,9 @@ export class QuestDbSampleStore implements SampleStore {
         headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': chunk.bytes },
       }, (res) => {
         const status = res.statusCode ?? 0;
-        // 204 has no body; any other answer's body is QuestDB's reason, read for the error.
+        // A 204 has no body; any other answer's body is QuestDB's reason, read for the error.
         const parts: Buffer[] = [];
-        res.on('data', (d: Buffer) => {
-          if (status !== 204) parts.push(d);
-        });
+        res.on('data', (d: Buffer) => parts.push(d));
         res.on('end', () => {
           clearTimeout(timer);
           resolve({ status, text: Buffer.concat(parts).toString('utf8') });

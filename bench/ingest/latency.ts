@@ -5,8 +5,8 @@
  * and producers report how many VM samples they stamped in each BUCKET_MS bucket of ts. A
  * poller asks QuestDB every ~250 ms for `count()` per bucket over the still-open buckets only
  * (one interval scan on the designated timestamp, at most 10 s of buckets from the oldest open
- * one, so it stays cheap under load: see POLL_SPAN_BUCKETS in pipeline.ts). Rows that became visible in a bucket between two polls landed somewhere
- * between those polls; their latency is estimated as (midpoint of the two poll starts) −
+ * one, so it stays cheap under load: see POLL_SPAN_BUCKETS in pipeline.ts). Rows that became
+ * visible in a bucket between two polls landed somewhere between those polls; their latency is estimated as (midpoint of the two poll starts) −
  * (midpoint of the bucket). That covers every sample (not a marker subset), with a resolution
  * of about ± (poll interval + bucket)/2 ≈ ±0.2 s, which is fine for p50/p99 in seconds.
  */
