@@ -26,6 +26,8 @@ export interface HypervisorFactoryOptions {
   progressIntervalMs?: number;
   /** How often shutdown() polls the domain's state, ms (default 250). */
   shutdownPollMs?: number;
+  /** virsh adapter: how long aborts of a timed-out or cancelled migration may take before virsh is stopped, ms (default 30,000). The FFI adapter has no client side to stop. */
+  migrationAbortGraceMs?: number;
 }
 
 /** Throws CONFIG_INVALID unless `name` is an adapter name. */

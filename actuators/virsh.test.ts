@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -72,5 +72,27 @@ describe('VirshHypervisor failures', () => {
     const h = new VirshHypervisor('test:///default', { virshPath: hung, timeoutMs: 200 });
     await assert.rejects(h.nodeInfo(), (err) => hasCode(err, 'HYPERVISOR_UNREACHABLE') && err.retriable);
     assert.ok(Date.now() - started < 3000);
+  });
+
+  it('stops a migrating virsh that ignores SIGINT (virsh 9.0 missing its own end) with SIGKILL, and reports the timeout', async () => {
+    // Every other command is the real virsh; `migrate` behaves as the stuck virsh seen here:
+    // no output, SIGINT ignored, never exits.
+    const stuck = join(dir, 'stuck-migrate-virsh');
+    const pidFile = join(dir, 'migrate.pid');
+    await writeFile(stuck, `#!/bin/sh\ncase " $* " in *" migrate "*) echo $$ > '${pidFile}'; trap '' INT; exec sleep 600;; esac\nexec virsh "$@"\n`);
+    await chmod(stuck, 0o755);
+    const h = new VirshHypervisor('test:///default', { virshPath: stuck, progressIntervalMs: 100, migrationAbortGraceMs: 300 });
+    const target = new VirshHypervisor('test:///default?other');
+    const started = Date.now();
+    await assert.rejects(h.migrate('test', target, { timeoutMs: 300 }), (err) => {
+      assert.ok(hasCode(err, 'HYPERVISOR_MIGRATION_TIMEOUT'), String(err));
+      assert.equal(err.details?.['sourceState'], 'running');
+      return true;
+    });
+    const elapsed = Date.now() - started;
+    // timeout 0.3 s + abort grace 0.3 s + SIGINT's 5 s before SIGKILL, and not much more.
+    assert.ok(elapsed >= 5_000 && elapsed < 9_000, `returned after ${elapsed} ms`);
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    assert.throws(() => process.kill(pid, 0), (e) => (e as NodeJS.ErrnoException).code === 'ESRCH');
   });
 });
