@@ -165,6 +165,34 @@ describe('QuestDbSampleStore: failures', () => {
     }
   });
 
+  it('a sample table that an ILP write created before the setup is refused by ensureSampleTables, naming what differs; a proper one passes', async () => {
+    const config = isolatedConfig();
+    const questdb = questdbFor(config);
+    const store = new QuestDbSampleStore(config);
+    const host = questdbTable(config, SAMPLE_TABLES.host);
+    try {
+      // Before any table exists, a host row over ILP: QuestDB creates host_samples itself (designated column `timestamp`, no dedup keys).
+      await store.write([{ kind: 'host', sample: { ts: DAY, hostId: 'h', cpuUsedCores: 1, cpuCapacityCores: 4, memUsedBytes: 1, memTotalBytes: 2, diskReadBps: 0, diskWriteBps: 0, netRxBps: 0, netTxBps: 0, cpuStealPct: 0 } }]);
+      await questdb.waitForWalApplied(host);
+      const err = await ensureSampleTables(config, questdb).then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof NovaError, `a NovaError: ${String(err)}`);
+      assert.equal(err.code, 'STORE_TABLE_MISMATCH');
+      assert.match(err.message, new RegExp(`${host} exists with another layout`));
+      assert.match(err.message, /no column ts \(TIMESTAMP\)/);
+      assert.match(err.message, /designated timestamp is timestamp, not ts/);
+      assert.match(err.message, /dedup upsert keys are \(none\), not \(ts, host_id\)/);
+      assert.match(err.message, new RegExp(`DROP TABLE ${host}`));
+      // Dropped as the message says, the setup creates the table properly and checks it again without complaint.
+      await questdb.query(`DROP TABLE ${host}`);
+      await ensureSampleTables(config, questdb);
+      await ensureSampleTables(config, questdb);
+    } finally {
+      await store.close();
+      await dropSampleTables(config, questdb);
+      await questdb.close();
+    }
+  });
+
   it('QuestDB unreachable (a closed port): a retriable NovaError the worker retries', async () => {
     // A port that was just free: nothing listens on it.
     const port = await new Promise<number>((resolve) => {
