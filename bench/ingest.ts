@@ -22,6 +22,7 @@ import { createBus, createLogger, describeError, KafkaJsBus, loadConfig, questdb
 import { encodeVmSample } from '../schemas/index.ts';
 import { fleetRows, ilpVariants, runIlpVariant, type IlpResult, type IlpVariant } from './ingest/ilp-direct.ts';
 import { dropSampleTables } from '../streams/index.ts';
+import { stackStatus } from '../stack/index.ts';
 import { kafkaProducerPerf, type KafkaPerfResult } from './ingest/kafka-perf.ts';
 import { runSetting, type Adapter, type SettingResult, type SettingSpec } from './ingest/pipeline.ts';
 import { Children } from './ingest/procs.ts';
@@ -137,6 +138,8 @@ async function kafkaLimits(): Promise<KafkaPerfResult[]> {
   return out;
 }
 
+let serverPids: { questdb?: number; kafka: (number | undefined)[] } = { kafka: [] };
+
 async function ilpLimits(): Promise<IlpResult[]> {
   const rows = fleetRows(vms);
   const seconds = quick ? 2 : 5;
@@ -144,13 +147,13 @@ async function ilpLimits(): Promise<IlpResult[]> {
   const prefix = (i: number) => `bi${runId}_ilp${i}_`;
   const show = (r: IlpResult) => say(r.error
     ? `    ${r.label} ×${r.senders}: failed: ${r.error}`
-    : `    ${r.label}${r.senders > 1 ? ` × ${r.senders} senders` : ''}: ${fmt(r.landedRowsPerS)} rows/s queryable (client ${fmt(r.clientRowsPerS)}/s, ${fmt(r.rows)} rows)`);
+    : `    ${r.label}${r.senders > 1 ? ` × ${r.senders} senders` : ''}: ${fmt(r.landedRowsPerS)} rows/s queryable (client ${fmt(r.clientRowsPerS)}/s, ${fmt(r.rows)} rows${Number.isFinite(r.questdbUsPerRow) ? `, QuestDB CPU ${r.questdbUsPerRow.toFixed(1)} µs/row` : ''})`);
   // Each variant drops its tables itself; the registered clean-up covers a Ctrl-C mid-variant.
   const run = async (i: number, variant: IlpVariant, secs: number): Promise<IlpResult> => {
     const tables = loadConfig(process.env, { NOVACRON_TABLE_PREFIX: prefix(i) });
     const drop = children.onCleanup(`ILP tables ${prefix(i)}*`, () => dropSampleTables(tables, questdb));
     try {
-      return await runIlpVariant(config, questdb, prefix(i), variant, rows, secs);
+      return await runIlpVariant(config, questdb, prefix(i), variant, rows, secs, serverPids.questdb);
     } finally {
       await drop();
     }
@@ -198,8 +201,18 @@ function bestFirst(a: SettingResult, b: SettingResult): number {
   return a.p99 - b.p99;
 }
 
+/** Where the machine's CPU went in a setting's steady window. */
+function cpuLine(c: SettingResult['cpu']): string {
+  const us = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
+  const total = c.questdb + c.kafka + c.producers + c.workers + c.other;
+  return `CPU per landed sample (steady window): QuestDB ${us(c.questdb)} µs, Kafka ${us(c.kafka)}, producers ${us(c.producers)}, workers ${us(c.workers)}, other ${us(c.other)}; ${us(total)} µs in all, the machine ${(100 * c.busyShare).toFixed(0)} % busy (${c.cores} cores)`;
+}
+
 async function main(): Promise<number> {
   const started = Date.now();
+  // The stack's servers, so each part can say where the machine's CPU went (processes not ours count as other).
+  const servers = await stackStatus(config, log).catch(() => []);
+  serverPids = { questdb: servers.find((s) => s.name === 'questdb')?.pid, kafka: servers.filter((s) => s.name.startsWith('kafka')).map((s) => s.pid) };
   say(`bench:ingest: ${fmt(vms)} VMs on ${fmt(vms / 8)} hosts, ${seconds} s per setting at ${rate === 'max' ? 'max rate' : `${fmt(rate)} samples/s`}, ${partitions} partitions, ${producers} producer process(es); adapters ${adapters.join(',')}, workers ${workerCounts.join(',')}`);
   say('  (the machine is shared: figures are indicative; everything runs under unique bi* prefixes and is removed at the end)');
 
@@ -235,6 +248,7 @@ async function main(): Promise<number> {
         warmupSeconds: Math.min(15, Math.max(3, seconds / 4)),
         drainSeconds: quick ? 15 : 30,
         profileDir: profileDir && !profiled && results.length === 0 ? profileDir : undefined,
+        serverPids,
       };
       say(`end to end: ${adapter}, ${workers} worker(s)${spec.profileDir ? ' (worker 1 under --cpu-prof)' : ''} …`);
       try {
@@ -242,6 +256,7 @@ async function main(): Promise<number> {
         results.push(r);
         if (spec.profileDir) profiled = r;
         say(`  → landed ${fmt(r.samplesPerS)} samples/s (producers ${fmt(r.producedPerS)}/s), p50 ${secs(r.p50)} s, p99 ${secs(r.p99)} s, worker RSS ${r.workerRssMb.toFixed(0)} MiB, worker CPU ${r.workerCpuUsPerSample.toFixed(1)} µs/sample`);
+        say(`    ${cpuLine(r.cpu)}`);
       } catch (err) {
         if (interrupted) break;
         say(`  → failed: ${describeError(err)}`);
@@ -268,6 +283,7 @@ async function main(): Promise<number> {
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
   say(line(header));
   for (const r of rows) say(line(r));
+  for (const r of results) say(`${r.spec.adapter} × ${r.spec.workers}: ${cpuLine(r.cpu)}`);
   for (const s of skipped) say(s);
   if (results.some(saturated)) say('saturated = more than 2 s of samples still unqueryable when producing stopped: landed/s is the capacity, and latency grows with the run length (a queue), so read p50/p99 from an unsaturated --rate');
   if (profiled) say('* worker 1 ran under --cpu-prof (a few % slower)');

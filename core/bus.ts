@@ -36,6 +36,14 @@ export interface ConsumerOptions {
   /** How long the group waits for a silent member before it rebalances (adapter default when absent). */
   sessionTimeoutMs?: number;
   /**
+   * Rounds of batches start at most this often, ms: a fetch that finds messages keeps collecting
+   * until this long after the previous round was handed out (or the round is full). Fewer, larger
+   * rounds mean fewer, larger QuestDB transactions, each of which has a fixed cost; the price is
+   * up to this much more latency. 0 or absent: take what is queued at once. The rdkafka adapter
+   * paces; kafkajs hands batches out as its fetches bring them.
+   */
+  minRoundMs?: number;
+  /**
    * Called after a rebalance took partitions from this member (another member reads them now):
    * what the member kept per partition can go. Errors it throws are logged, not raised.
    */

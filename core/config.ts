@@ -84,6 +84,8 @@ const ConfigSchema = z.object({
     metricsPort: z.coerce.number().int().min(0).max(65535),
     /** Seconds between two rows a worker writes to the pipeline_stats table (Grafana's throughput and lag); 0 turns it off. */
     statsSeconds: z.coerce.number().int().min(0).max(86_400),
+    /** Rounds of batches start at most this often, ms (ConsumerOptions.minRoundMs); 0 = as fast as messages come. */
+    roundMs: z.coerce.number().int().min(0).max(10_000),
   }),
   /** The planner's (`plan --every`) Prometheus endpoint and /healthz; port 0 turns it off. */
   planner: z.object({ metricsHost: z.string(), metricsPort: z.coerce.number().int().min(0).max(65535) }),
@@ -210,7 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       readCacheMs: e.NOVACRON_API_CACHE_MS ?? '2000',
       forecastCacheMs: e.NOVACRON_API_FORECAST_CACHE_MS ?? '60000',
     },
-    worker: { metricsHost: e.NOVACRON_WORKER_METRICS_HOST ?? '127.0.0.1', metricsPort: e.NOVACRON_WORKER_METRICS_PORT ?? '9465', statsSeconds: e.NOVACRON_PIPELINE_STATS_SECONDS ?? '10' },
+    worker: { metricsHost: e.NOVACRON_WORKER_METRICS_HOST ?? '127.0.0.1', metricsPort: e.NOVACRON_WORKER_METRICS_PORT ?? '9465', statsSeconds: e.NOVACRON_PIPELINE_STATS_SECONDS ?? '10', roundMs: e.NOVACRON_WORKER_ROUND_MS ?? '500' },
     // Next to the agent's 9464 and the worker's 9465, so one host can run every process.
     planner: { metricsHost: e.NOVACRON_PLANNER_METRICS_HOST ?? '127.0.0.1', metricsPort: e.NOVACRON_PLANNER_METRICS_PORT ?? '9466' },
     executor: { metricsHost: e.NOVACRON_EXECUTOR_METRICS_HOST ?? '127.0.0.1', metricsPort: e.NOVACRON_EXECUTOR_METRICS_PORT ?? '9467' },

@@ -246,3 +246,38 @@ describe('rdkafka consumer: partition ownership across rebalances', () => {
     assert.ok(!fc.calls.some((c) => c.startsWith('commit')));
   });
 });
+
+describe('rdkafka consumer: paced rounds (minRoundMs)', () => {
+  // Two messages 40 ms apart after a first round: paced, they wait for the round that is due
+  // 300 ms after the first and go out together; unpaced, each goes out as it comes.
+  async function rounds(minRoundMs: number): Promise<{ handed: string[]; gapMs: number }> {
+    const consumer = await new RdKafkaBus({ brokers: ['x:1'], clientId: 'c', compression: 'lz4' }, log, fake).consumer({ groupId: 'g', topics: ['t'], minRoundMs });
+    const fc = FakeConsumer.last;
+    const handed: { at: number; what: string }[] = [];
+    await consumer.start(async (batch) => {
+      handed.push({ at: performance.now(), what: batch.messages.map((m) => m.offset).join(',') });
+    });
+    fc.rebalance(ASSIGN, [tp(0)]);
+    fc.queue.push(msg(0, 1));
+    await until(() => handed.length === 1, 'the first round');
+    await sleep(20);
+    fc.queue.push(msg(0, 2));
+    await sleep(40);
+    fc.queue.push(msg(0, 3));
+    await until(() => handed.map((h) => h.what).join(' ').includes('3'), 'offset 3 handed out');
+    await consumer.close();
+    return { handed: handed.map((h) => h.what), gapMs: handed[1]!.at - handed[0]!.at };
+  }
+
+  it('paced: the next round waits until it is due and takes everything that came meanwhile', async () => {
+    const { handed, gapMs } = await rounds(300);
+    assert.deepEqual(handed, ['1', '2,3']);
+    assert.ok(gapMs >= 290, `second round ${gapMs.toFixed(0)} ms after the first`);
+  });
+
+  it('unpaced (0): each message goes out as it comes', async () => {
+    const { handed, gapMs } = await rounds(0);
+    assert.deepEqual(handed, ['1', '2', '3']);
+    assert.ok(gapMs < 200, `second round ${gapMs.toFixed(0)} ms after the first`);
+  });
+});

@@ -496,13 +496,24 @@ class RdKafkaConsumer implements BusConsumer {
     return round;
   }
 
+  /** When the last round was handed out (performance.now()): the next is not due before minRoundMs after it. */
+  private roundStarted = Number.NEGATIVE_INFINITY;
+
   private async fetch(): Promise<RdMessage[]> {
     try {
       // Wait for one message, then take whatever else is already queued, without waiting: a
       // trickle of messages is handed out at once instead of waiting for a full batch.
       const first = await this.consume(1, CONSUME_WAIT_MS);
       if (first.length === 0 || !this.running) return first;
-      return first.concat(await this.consume(CONSUME_BATCH - 1, 0));
+      const out = first.concat(await this.consume(CONSUME_BATCH - 1, 0));
+      // Paced rounds (ConsumerOptions.minRoundMs): keep collecting until the round is due.
+      const deadline = this.roundStarted + (this.options.minRoundMs ?? 0);
+      while (out.length < CONSUME_BATCH && this.running && performance.now() < deadline) {
+        await sleep(Math.min(20, deadline - performance.now()));
+        out.push(...(await this.consume(CONSUME_BATCH - out.length, 0)));
+      }
+      this.roundStarted = performance.now();
+      return out;
     } catch (err) {
       if (!this.running) return [];
       this.log.warn({ group: this.options.groupId, code: (err as RdError).code, err: (err as Error).message }, 'kafka consume failed; retrying');

@@ -46,6 +46,7 @@ export async function createSampleWorker(
     groupId: opts.groupId ?? `${config.kafka.topicPrefix}-streams`,
     decoders: opts.decoders,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+    minRoundMs: config.worker.roundMs,
     // Each stats row carries the lag as last read: read it at least as often as rows are written.
     ...(stats ? { lagEveryMs: Math.min(15_000, statsMs) } : {}),
   });

@@ -41,6 +41,8 @@ export interface SampleWorkerDeps {
   metrics?: WorkerMetrics;
   /** The group's session timeout for this member (the bus adapter's default when absent). */
   sessionTimeoutMs?: number;
+  /** Rounds of batches start at most this often, ms (ConsumerOptions.minRoundMs; absent: as messages come). */
+  minRoundMs?: number;
   /** How often the handler offers a heartbeat while a batch is in hand (the adapter throttles to its own interval). Default 1 s. */
   heartbeatEveryMs?: number;
   /** Backoff of in-place store retries: first delay and cap, ms. Defaults 500 ms, 30 s. */
@@ -118,9 +120,9 @@ export class SampleWorker {
   }
 
   async start(): Promise<void> {
-    const { bus, groupId, sessionTimeoutMs } = this.deps;
+    const { bus, groupId, sessionTimeoutMs, minRoundMs } = this.deps;
     this.dlq = await bus.producer();
-    this.consumer = await bus.consumer({ groupId, topics: this.subscribedTopics, fromBeginning: true, sessionTimeoutMs, onRevoked: (lost) => this.releaseState(lost) });
+    this.consumer = await bus.consumer({ groupId, topics: this.subscribedTopics, fromBeginning: true, sessionTimeoutMs, minRoundMs, onRevoked: (lost) => this.releaseState(lost) });
     await this.consumer.start((batch, heartbeat) => this.handle(batch, heartbeat));
     const lagEveryMs = this.deps.lagEveryMs ?? 15_000;
     if (lagEveryMs > 0) {

@@ -10,6 +10,7 @@ import { loadConfig, questdbTable, type Config, type QuestDbClient } from '../..
 import { SyntheticFleet } from '../../ingest/index.ts';
 import type { Sample } from '../../schemas/index.ts';
 import { dropSampleTables, ensureSampleTables, QuestDbSampleStore, SAMPLE_TABLES } from '../../streams/index.ts';
+import { cpuSeconds } from './procs.ts';
 
 export interface IlpVariant {
   label: string;
@@ -35,6 +36,8 @@ export interface IlpResult extends IlpVariant {
   clientRowsPerS: number;
   /** Rows/s until every row was visible to a query (the figure that is compared). */
   landedRowsPerS: number;
+  /** QuestDB's CPU (user + system) from the first write until every row was visible, µs per row; NaN when its pid is unknown. */
+  questdbUsPerRow: number;
   error?: string;
 }
 
@@ -81,7 +84,7 @@ async function countRows(questdb: QuestDbClient, tables: string[]): Promise<numb
  * Runs one variant for `seconds` into its own fresh tables (dropped afterwards), and times it
  * until QuestDB shows every row.
  */
-export async function runIlpVariant(base: Config, questdb: QuestDbClient, prefix: string, variant: IlpVariant, rows: readonly Sample[], seconds: number): Promise<IlpResult> {
+export async function runIlpVariant(base: Config, questdb: QuestDbClient, prefix: string, variant: IlpVariant, rows: readonly Sample[], seconds: number, questdbPid?: number): Promise<IlpResult> {
   const config = loadConfig(process.env, { NOVACRON_TABLE_PREFIX: prefix, NOVACRON_TOPIC_PREFIX: base.kafka.topicPrefix });
   const tables = [questdbTable(config, SAMPLE_TABLES.vm), questdbTable(config, SAMPLE_TABLES.host)];
   await ensureSampleTables(config, questdb);
@@ -109,6 +112,7 @@ export async function runIlpVariant(base: Config, questdb: QuestDbClient, prefix
       return { batch: batch as Sample[], ts: baseTs + round };
     };
     let written = 0;
+    const cpu0 = cpuSeconds(questdbPid);
     const t0 = performance.now();
     const deadline = t0 + seconds * 1000;
     await Promise.all(senders.map(async (sender) => {
@@ -141,9 +145,11 @@ export async function runIlpVariant(base: Config, questdb: QuestDbClient, prefix
       await new Promise((r) => setTimeout(r, 50));
     }
     const landedS = (performance.now() - t0) / 1000;
-    return { ...variant, rows: written, clientRowsPerS: written / clientS, landedRowsPerS: written / landedS };
+    const cpu1 = cpuSeconds(questdbPid);
+    const questdbUsPerRow = cpu0 === undefined || cpu1 === undefined || written === 0 ? Number.NaN : ((cpu1 - cpu0) * 1e6) / written;
+    return { ...variant, rows: written, clientRowsPerS: written / clientS, landedRowsPerS: written / landedS, questdbUsPerRow };
   } catch (err) {
-    return { ...variant, rows: 0, clientRowsPerS: 0, landedRowsPerS: 0, error: (err as Error).message };
+    return { ...variant, rows: 0, clientRowsPerS: 0, landedRowsPerS: 0, questdbUsPerRow: Number.NaN, error: (err as Error).message };
   } finally {
     await Promise.all(senders.map((s) => s.close().catch(() => undefined)));
     await dropSampleTables(config, questdb);

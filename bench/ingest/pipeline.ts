@@ -11,7 +11,7 @@ import { createBus, loadConfig, type Config, PROJECT_ROOT, questdbTable, topicsF
 import { dropSampleTables, ensureSampleTables, SAMPLE_TABLES } from '../../streams/index.ts';
 import { BUCKET_MS, LandingTracker } from './latency.ts';
 import { workerProcessArgs } from '../../cli/worker-launch.ts';
-import { cpuSeconds, RssSampler, stopChild, waitForLine, type Children } from './procs.ts';
+import { cpuBudget, cpuSeconds, cpuSnapshot, RssSampler, stopChild, waitForLine, type Children, type CpuBudget } from './procs.ts';
 
 export type Adapter = 'kafkajs' | 'rdkafka';
 
@@ -30,6 +30,8 @@ export interface SettingSpec {
   drainSeconds: number;
   /** When set, worker 1 runs under `node --cpu-prof` writing into this folder. */
   profileDir?: string;
+  /** The stack's server processes, whose CPU goes into `cpu` (absent: they count as other). */
+  serverPids?: { questdb?: number; kafka: readonly (number | undefined)[] };
 }
 
 export interface SettingResult {
@@ -50,6 +52,8 @@ export interface SettingResult {
    * then, µs. Fairer than samples/s on a shared box: other processes' load barely moves it.
    */
   workerCpuUsPerSample: number;
+  /** Where the machine's CPU went in the steady window, µs per landed sample, by process role. */
+  cpu: CpuBudget;
   /** The steady window (wall clock, ms), and when worker 1 was started (to place its profile). */
   steady: { fromMs: number; toMs: number };
   firstWorkerStartMs: number;
@@ -197,6 +201,9 @@ export async function runSetting(spec: SettingSpec, questdb: QuestDbClient, chil
       landedNow = Number(vm[0]?.n ?? 0) + Number(host[0]?.n ?? 0);
       landed.push({ t: pollStart, n: landedNow });
     };
+    const roles = { questdb: [spec.serverPids?.questdb], kafka: spec.serverPids?.kafka ?? [], producers: producers.map((p) => p.pid), workers: workers.map((w) => w.pid) };
+    let cpuAtWarmEnd: ReturnType<typeof cpuSnapshot> | undefined;
+    let landedAtWarmEnd = 0;
     let lastSay = t0;
     let lastLanded = 0;
     let lastProduced = 0;
@@ -213,12 +220,17 @@ export async function runSetting(spec: SettingSpec, questdb: QuestDbClient, chil
     while (Date.now() < prodEnd) {
       const started = Date.now();
       await poll();
+      if (cpuAtWarmEnd === undefined && Date.now() >= warmEnd) {
+        cpuAtWarmEnd = cpuSnapshot(roles);
+        landedAtWarmEnd = landedNow;
+      }
       progress('running');
       if (producerError) throw producerError;
       const exited = workers.find((w) => w.exitCode !== null);
       if (exited) throw new Error(`a worker exited (${exited.exitCode}) during the run:\n${tails[workers.indexOf(exited)]}`);
       await new Promise((r) => setTimeout(r, Math.max(0, POLL_MS - (Date.now() - started))));
     }
+    const cpu = cpuBudget(cpuAtWarmEnd ?? cpuSnapshot(roles), cpuSnapshot(roles), landedNow - landedAtWarmEnd);
     for (const p of producers) p.send({ type: 'stop' });
     await Promise.all(done);
     if (producerError) throw producerError;
@@ -249,6 +261,7 @@ export async function runSetting(spec: SettingSpec, questdb: QuestDbClient, chil
       backlogAtEnd: Math.max(0, at(produced, prodEnd) - at(landed, prodEnd)),
       workerRssMb,
       workerCpuUsPerSample: landedNow > 0 ? (workerCpuS * 1e6) / landedNow : NaN,
+      cpu,
       steady: { fromMs: warmEnd, toMs: prodEnd },
       firstWorkerStartMs,
     };

@@ -104,6 +104,52 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
 /** USER_HZ: /proc reports CPU time in these ticks; 100 on every Linux build we run on. */
 const CLOCK_TICKS = 100;
 
+/** CPU seconds the whole machine has been busy (every core; /proc/stat's first line less idle and iowait), and its core count. */
+export function machineBusySeconds(): { busy: number; cores: number } {
+  const stat = readFileSync('/proc/stat', 'utf8');
+  const fields = stat.slice(0, stat.indexOf('\n')).trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user).
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  const cores = (stat.match(/^cpu\d+ /gm) ?? []).length;
+  return { busy: (total - fields[3]! - fields[4]!) / CLOCK_TICKS, cores };
+}
+
+/** The processes whose CPU the bench accounts for, by role. */
+export type CpuRoles = Record<'questdb' | 'kafka' | 'producers' | 'workers', readonly (number | undefined)[]>;
+
+/** Where the machine's CPU went over a window, µs per landed sample; `other` is everything else (the bench itself, the OS). */
+export interface CpuBudget {
+  questdb: number;
+  kafka: number;
+  producers: number;
+  workers: number;
+  other: number;
+  /** Share of all cores busy over the window, 0..1. */
+  busyShare: number;
+  cores: number;
+}
+
+/** CPU counters of the roles' processes and of the machine at one instant. */
+export function cpuSnapshot(roles: CpuRoles): { at: number; machine: { busy: number; cores: number }; byRole: Record<keyof CpuRoles, number> } {
+  const sum = (pids: readonly (number | undefined)[]) => pids.reduce((total: number, pid) => total + (cpuSeconds(pid) ?? 0), 0);
+  return { at: performance.now(), machine: machineBusySeconds(), byRole: { questdb: sum(roles.questdb), kafka: sum(roles.kafka), producers: sum(roles.producers), workers: sum(roles.workers) } };
+}
+
+/** The budget between two snapshots, for `samples` landed in between. A process that exited in between counts 0 for the window. */
+export function cpuBudget(from: ReturnType<typeof cpuSnapshot>, to: ReturnType<typeof cpuSnapshot>, samples: number): CpuBudget {
+  const per = (seconds: number) => (samples > 0 ? (Math.max(0, seconds) * 1e6) / samples : NaN);
+  const role = (k: keyof CpuRoles) => per(to.byRole[k] - from.byRole[k]);
+  const busy = to.machine.busy - from.machine.busy;
+  const named = (Object.keys(to.byRole) as (keyof CpuRoles)[]).reduce((total, k) => total + Math.max(0, to.byRole[k] - from.byRole[k]), 0);
+  const wallS = (to.at - from.at) / 1000;
+  return {
+    questdb: role('questdb'), kafka: role('kafka'), producers: role('producers'), workers: role('workers'),
+    other: per(busy - named),
+    busyShare: wallS > 0 ? busy / (wallS * to.machine.cores) : NaN,
+    cores: to.machine.cores,
+  };
+}
+
 /** Samples the peak RSS of some pids every second; `peak()` is the largest seen per pid. */
 export class RssSampler {
   private readonly peakByPid = new Map<number, number>();
