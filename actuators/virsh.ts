@@ -31,11 +31,11 @@ export const DOMSTATS_GROUPS = ['--state', '--cpu-total', '--balloon', '--vcpu',
 // One argv string is capped by the kernel (MAX_ARG_STRLEN = 128 KiB); batches stay well under it.
 const MAX_BATCH_CHARS = 64 * 1024;
 
-// virsh 9.0's `migrate` can miss the end of its own migration: when the call fails within
-// milliseconds (a target that refuses, a driver that cannot migrate), the worker thread may quit
-// virsh's watch loop before that loop runs, and virsh then waits forever without printing the
-// error. Measured here with the test driver: 1 in 100 runs idle, 1 in 4 with the cores busy.
-// SIGINT (virsh's own abort) does not end that loop, so it is followed by SIGKILL.
+// virsh 9.0's `migrate` can miss the end of a migration that fails within milliseconds (a
+// target that refuses, a driver that cannot migrate) and wait forever without printing the
+// error: seen in gdb as its main thread in the job-watch loop (g_main_loop_run) with no
+// migration thread left. With the test driver: 1 hang in 100 runs idle, and on the 4th run with
+// three busy loops beside it. SIGINT (virsh's own abort) does not end it, so SIGKILL follows.
 const VIRSH_SIGKILL_AFTER_MS = 5_000;
 
 /** Hypervisor reached by running `virsh -c <uri> ...` (execFile, no shell). */
