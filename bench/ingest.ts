@@ -138,9 +138,7 @@ async function kafkaLimits(): Promise<KafkaPerfResult[]> {
   return out;
 }
 
-let serverPids: { questdb?: number; kafka: (number | undefined)[] } = { kafka: [] };
-
-async function ilpLimits(): Promise<IlpResult[]> {
+async function ilpLimits(questdbPid: number | undefined): Promise<IlpResult[]> {
   const rows = fleetRows(vms);
   const seconds = quick ? 2 : 5;
   const results: IlpResult[] = [];
@@ -153,7 +151,7 @@ async function ilpLimits(): Promise<IlpResult[]> {
     const tables = loadConfig(process.env, { NOVACRON_TABLE_PREFIX: prefix(i) });
     const drop = children.onCleanup(`ILP tables ${prefix(i)}*`, () => dropSampleTables(tables, questdb));
     try {
-      return await runIlpVariant(config, questdb, prefix(i), variant, rows, secs, serverPids.questdb);
+      return await runIlpVariant(config, questdb, prefix(i), variant, rows, secs, questdbPid);
     } finally {
       await drop();
     }
@@ -212,7 +210,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   // The stack's servers, so each part can say where the machine's CPU went (processes not ours count as other).
   const servers = await stackStatus(config, log).catch(() => []);
-  serverPids = { questdb: servers.find((s) => s.name === 'questdb')?.pid, kafka: servers.filter((s) => s.name.startsWith('kafka')).map((s) => s.pid) };
+  const serverPids = { questdb: servers.find((s) => s.name === 'questdb')?.pid, kafka: servers.filter((s) => s.name.startsWith('kafka')).map((s) => s.pid) };
   say(`bench:ingest: ${fmt(vms)} VMs on ${fmt(vms / 8)} hosts, ${seconds} s per setting at ${rate === 'max' ? 'max rate' : `${fmt(rate)} samples/s`}, ${partitions} partitions, ${producers} producer process(es); adapters ${adapters.join(',')}, workers ${workerCounts.join(',')}`);
   say('  (the machine is shared: figures are indicative; everything runs under unique bi* prefixes and is removed at the end)');
 
@@ -222,7 +220,7 @@ async function main(): Promise<number> {
     say('raw limits: Kafka');
     kafka = await kafkaLimits();
     say(`raw limits: direct ILP into QuestDB (${fmt(vms + vms / 8)} rows per fleet round; each variant ${quick ? 2 : 5} s into fresh tables, timed until queryable)`);
-    ilp = await ilpLimits();
+    ilp = await ilpLimits(serverPids.questdb);
   }
   const ilpBest = [...ilp].filter((r) => !r.error).sort((a, b) => b.landedRowsPerS - a.landedRowsPerS)[0];
   const kafkaBest = [...kafka].sort((a, b) => b.recordsPerS - a.recordsPerS)[0];

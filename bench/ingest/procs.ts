@@ -137,14 +137,14 @@ export function cpuSnapshot(roles: CpuRoles): { at: number; machine: { busy: num
 
 /** The budget between two snapshots, for `samples` landed in between. A process that exited in between counts 0 for the window. */
 export function cpuBudget(from: ReturnType<typeof cpuSnapshot>, to: ReturnType<typeof cpuSnapshot>, samples: number): CpuBudget {
-  const per = (seconds: number) => (samples > 0 ? (Math.max(0, seconds) * 1e6) / samples : NaN);
-  const role = (k: keyof CpuRoles) => per(to.byRole[k] - from.byRole[k]);
+  const per = (seconds: number) => (samples > 0 ? (seconds * 1e6) / samples : NaN);
+  const used = (k: keyof CpuRoles) => Math.max(0, to.byRole[k] - from.byRole[k]);
+  const roles = { questdb: used('questdb'), kafka: used('kafka'), producers: used('producers'), workers: used('workers') };
   const busy = to.machine.busy - from.machine.busy;
-  const named = (Object.keys(to.byRole) as (keyof CpuRoles)[]).reduce((total, k) => total + Math.max(0, to.byRole[k] - from.byRole[k]), 0);
   const wallS = (to.at - from.at) / 1000;
   return {
-    questdb: role('questdb'), kafka: role('kafka'), producers: role('producers'), workers: role('workers'),
-    other: per(busy - named),
+    questdb: per(roles.questdb), kafka: per(roles.kafka), producers: per(roles.producers), workers: per(roles.workers),
+    other: per(Math.max(0, busy - roles.questdb - roles.kafka - roles.producers - roles.workers)),
     busyShare: wallS > 0 ? busy / (wallS * to.machine.cores) : NaN,
     cores: to.machine.cores,
   };
