@@ -34,8 +34,12 @@ const ConfigSchema = z.object({
     sessionTimeoutMs: z.coerce.number().int().min(1_000).max(3_600_000),
     /** Brokers the local stack runs: 1 (one KRaft node) or 3 (a replicated cluster; see docs/faults.md). */
     nodes: z.coerce.number().int().refine((n) => n === 1 || n === 3, 'must be 1 or 3'),
-    /** Which MessageBus adapter talks to Kafka: kafkajs (pure JS) or rdkafka (node-rdkafka, optional; docs/kafka-clients.md). */
-    client: z.enum(['kafkajs', 'rdkafka']),
+    /**
+     * Which MessageBus adapter consumes and administers: kafkajs (pure JS), rdkafka (node-rdkafka,
+     * optional; docs/kafka-clients.md) or auto (default: rdkafka where it is installed, else kafkajs).
+     * rdkafka workers pace their rounds (worker.roundMs), which kafkajs cannot.
+     */
+    client: z.enum(['kafkajs', 'rdkafka', 'auto']),
     /**
      * The adapter producers use (agent, simulator, DLQ and anomaly sends). Default rdkafka where it
      * is installed: faster here, and the only one that lost nothing when a broker was killed
@@ -185,10 +189,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       minInsync: e.NOVACRON_KAFKA_MIN_INSYNC ?? (e.NOVACRON_KAFKA_NODES === '3' ? '2' : '1'),
       sessionTimeoutMs: e.NOVACRON_KAFKA_SESSION_TIMEOUT_MS ?? '30000',
       nodes: e.NOVACRON_KAFKA_NODES ?? '1',
-      client: e.NOVACRON_KAFKA_CLIENT ?? 'kafkajs',
+      client: e.NOVACRON_KAFKA_CLIENT ?? 'auto',
       producerClient: e.NOVACRON_KAFKA_PRODUCER_CLIENT ?? e.NOVACRON_KAFKA_CLIENT ?? 'auto',
-      // kafkajs consumers cannot decompress lz4/zstd: compress only when consumers use librdkafka too.
-      compression: e.NOVACRON_KAFKA_COMPRESSION ?? ((e.NOVACRON_KAFKA_CLIENT ?? 'kafkajs') === 'rdkafka' ? 'lz4' : 'none'),
+      // kafkajs consumers cannot decompress lz4/zstd: no compression when consumers are told to use
+      // kafkajs. Under 'auto' without node-rdkafka the producers are kafkajs too, which send uncompressed.
+      compression: e.NOVACRON_KAFKA_COMPRESSION ?? (e.NOVACRON_KAFKA_CLIENT === 'kafkajs' ? 'none' : 'lz4'),
     },
     questdb: {
       host: e.QUESTDB_HOST ?? '127.0.0.1',

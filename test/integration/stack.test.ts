@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../core/index.ts';
-import { stackStatus, stackUp } from '../../stack/index.ts';
+import { loadConfig, QuestDbClient, questdbPgUrl } from '../../core/index.ts';
+import { QUESTDB_WORKER_IDLE, QUESTDB_WORKER_POOLS, stackStatus, stackUp } from '../../stack/index.ts';
 import { testLogger } from './harness.ts';
 
 describe('local stack (already up for the suite)', () => {
@@ -21,5 +21,22 @@ describe('local stack (already up for the suite)', () => {
     assert.match(byName.get('kafka')!.version, /^4\./);
     assert.match(byName.get('questdb')!.version, /^9\./);
     for (const s of byName.values()) assert.ok(s.state === 'running' || s.state === 'external');
+  });
+
+  it("QuestDB's worker pools sleep soon after running out of work (every pool the server lists, not only the ones we know)", async () => {
+    const qdb = new QuestDbClient(questdbPgUrl(config));
+    try {
+      const rows = await qdb.query<{ property_path: string; value: string; value_source: string }>('show parameters');
+      const idle = rows.filter((r) => /\.worker\.(yield|nap|sleep)\.threshold$/.test(r.property_path));
+      const pools = new Set(idle.map((r) => r.property_path.replace(/\.worker\..*$/, '')));
+      // A QuestDB upgrade that adds a pool would leave it spinning at the defaults: name it here.
+      assert.deepEqual([...pools].sort(), [...QUESTDB_WORKER_POOLS].sort());
+      for (const r of idle) {
+        const kind = /\.worker\.(yield|nap|sleep)\.threshold$/.exec(r.property_path)![1] as keyof typeof QUESTDB_WORKER_IDLE;
+        assert.equal(Number(r.value), QUESTDB_WORKER_IDLE[kind], `${r.property_path} is ${r.value} (${r.value_source})`);
+      }
+    } finally {
+      await qdb.close();
+    }
   });
 });
