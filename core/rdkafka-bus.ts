@@ -92,7 +92,13 @@ const ERR = {
   UNKNOWN_MEMBER_ID: 25,
   REBALANCE_IN_PROGRESS: 27,
   STATE: -172,
+  // Local errors meaning no broker answered: none reachable, a dropped connection, or a request that timed out.
+  TIMED_OUT: -185,
+  TRANSPORT: -195,
+  ALL_BROKERS_DOWN: -187,
 } as const;
+
+const NO_BROKER_ANSWER: ReadonlySet<number> = new Set([ERR.TIMED_OUT, ERR.TRANSPORT, ERR.ALL_BROKERS_DOWN]);
 
 /** Biggest record (key + value + headers) a producer accepts; the broker's own default is 1048588. */
 export const MAX_MESSAGE_BYTES = 1_000_000;
@@ -652,6 +658,18 @@ class RdKafkaConsumer implements BusConsumer {
 }
 
 /**
+ * A failed createTopic as our error. No broker answering (librdkafka reports only a local timeout
+ * when none is up) is KAFKA_UNREACHABLE and retriable, as kafkajs's adapter reports it: a spooling
+ * producer keeps going and connects again later, where KAFKA_ADMIN_FAILED would end the run.
+ */
+function createTopicError(topic: string, err: { message: string; code: number; isRetriable?: boolean }): NovaError {
+  if (NO_BROKER_ANSWER.has(err.code)) {
+    return new NovaError('KAFKA_UNREACHABLE', `cannot create topic ${topic}: no broker answered (${err.message}, code ${err.code}); is the stack up? run: ./novacron stack up`, { retriable: true, cause: err });
+  }
+  return new NovaError('KAFKA_ADMIN_FAILED', `cannot create topic ${topic} (${err.message}, code ${err.code})`, { retriable: err.isRetriable ?? false, cause: err });
+}
+
+/**
  * MessageBus over node-rdkafka (librdkafka): an idempotent, compressed, batching producer and a
  * KafkaConsumer that commits each batch after its handler. See docs/kafka-clients.md.
  */
@@ -769,7 +787,7 @@ export class RdKafkaBus implements MessageBus {
         await new Promise<void>((resolve, reject) =>
           admin.createTopic({ topic: t.topic, num_partitions: t.partitions, replication_factor: t.replicationFactor ?? -1, ...(config ? { config } : {}) }, OP_TIMEOUT_MS, (err) =>
             // Already there is what ensure means.
-            !err || err.code === ERR.TOPIC_ALREADY_EXISTS ? resolve() : reject(new NovaError('KAFKA_ADMIN_FAILED', `cannot create topic ${t.topic} (${err.message}, code ${err.code})`, { retriable: err.isRetriable ?? false, cause: err })),
+            !err || err.code === ERR.TOPIC_ALREADY_EXISTS ? resolve() : reject(createTopicError(t.topic, err)),
           ),
         );
       }
