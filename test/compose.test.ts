@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { loadConfig, localKafkaPorts, PROJECT_ROOT } from '../core/index.ts';
 import { serverProperties } from '../stack/kafka.ts';
+import { QUESTDB_WORKER_IDLE, QUESTDB_WORKER_POOLS } from '../stack/questdb.ts';
 import { configEnvVars } from './support/env-vars.ts';
 
 interface Service {
@@ -126,6 +127,16 @@ describe('docker-compose.yml', () => {
     const volume = (services.kafka!.volumes ?? []).map((v) => v.split(':')).find(([, target]) => logDirs === target || logDirs.startsWith(`${target}/`));
     assert.ok(volume, `KAFKA_LOG_DIRS (${logDirs}) is on a mounted volume`);
     assert.ok(volume[0]! in compose.volumes, `${volume[0]} is a named volume`);
+  });
+
+  it("gives QuestDB the stack's worker idle settings: every pool sleeps after 100 idle loops instead of spinning", () => {
+    const e = env(services.questdb!);
+    for (const pool of QUESTDB_WORKER_POOLS) {
+      for (const [kind, value] of Object.entries(QUESTDB_WORKER_IDLE)) {
+        const name = `QDB_${pool.replace(/\./g, '_').toUpperCase()}_WORKER_${kind.toUpperCase()}_THRESHOLD`;
+        assert.equal(e[name], String(value), `${name} as stack/questdb.ts sets it`);
+      }
+    }
   });
 
   it('runs the server versions stack/pom.xml pins', () => {
