@@ -31,6 +31,30 @@ describe('rdkafka adapter helpers', () => {
     assert.doesNotThrow(() => new RdKafkaBus({ brokers: ['x:1'], clientId: 'c', compression: 'none' }, log, fake));
   });
 
+  it('an admin call no broker answered is KAFKA_UNREACHABLE and retriable (create and delete alike); a broker refusal stays KAFKA_ADMIN_FAILED', async () => {
+    // The AdminClient replaced at librdkafka's boundary: it answers every call with the given error.
+    const failingWith = (code: number, message: string) =>
+      ({
+        features: ['lz4'],
+        librdkafkaVersion: '2.12.0',
+        AdminClient: {
+          create: () => ({
+            createTopic: (_t: unknown, _ms: number, cb: (err: unknown) => void) => cb({ code, message }),
+            deleteTopic: (_t: string, _ms: number, cb: (err: unknown) => void) => cb({ code, message }),
+            disconnect: () => undefined,
+          }),
+        },
+      }) as unknown as RdKafkaModule;
+    const bus = (code: number, message: string) => new RdKafkaBus({ brokers: ['x:1'], clientId: 'c', compression: 'lz4' }, log, failingWith(code, message));
+    const timedOut = bus(-185, 'Local: Timed out');
+    const unreachable = (what: RegExp) => (e: NovaError) => e.code === 'KAFKA_UNREACHABLE' && e.retriable === true && what.test(e.message) && /stack up/.test(e.message);
+    await assert.rejects(timedOut.ensureTopics([{ topic: 't1', partitions: 1 }]), unreachable(/create topic t1/));
+    await assert.rejects(timedOut.deleteTopics(['t1']), unreachable(/delete topic t1/));
+    const refused = bus(44, 'Broker: Policy violation');
+    await assert.rejects(refused.ensureTopics([{ topic: 't1', partitions: 1 }]), (e: NovaError) => e.code === 'KAFKA_ADMIN_FAILED' && /Policy violation/.test(e.message));
+    await assert.rejects(refused.deleteTopics(['t1']), (e: NovaError) => e.code === 'KAFKA_ADMIN_FAILED' && /delete topic t1/.test(e.message));
+  });
+
   it('librdkafka syslog severities map to pino levels', () => {
     assert.deepEqual([0, 3, 4, 5, 6, 7].map(rdkafkaLogLevel), ['error', 'error', 'warn', 'info', 'info', 'debug']);
   });

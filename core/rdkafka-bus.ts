@@ -658,15 +658,16 @@ class RdKafkaConsumer implements BusConsumer {
 }
 
 /**
- * A failed createTopic as our error. No broker answering (librdkafka reports only a local timeout
- * when none is up) is KAFKA_UNREACHABLE and retriable, as kafkajs's adapter reports it: a spooling
- * producer keeps going and connects again later, where KAFKA_ADMIN_FAILED would end the run.
+ * A failed admin call (`what`: "create topic x", "delete topic x") as our error. No broker
+ * answering (librdkafka reports only a local timeout when none is up) is KAFKA_UNREACHABLE and
+ * retriable, as kafkajs's adapter reports it: a spooling producer keeps going and connects again
+ * later, where KAFKA_ADMIN_FAILED would end the run.
  */
-function createTopicError(topic: string, err: { message: string; code: number; isRetriable?: boolean }): NovaError {
+function adminError(what: string, err: { message: string; code: number; isRetriable?: boolean }): NovaError {
   if (NO_BROKER_ANSWER.has(err.code)) {
-    return new NovaError('KAFKA_UNREACHABLE', `cannot create topic ${topic}: no broker answered (${err.message}, code ${err.code}); is the stack up? run: ./novacron stack up`, { retriable: true, cause: err });
+    return new NovaError('KAFKA_UNREACHABLE', `cannot ${what}: no broker answered (${err.message}, code ${err.code}); is the stack up? run: ./novacron stack up`, { retriable: true, cause: err });
   }
-  return new NovaError('KAFKA_ADMIN_FAILED', `cannot create topic ${topic} (${err.message}, code ${err.code})`, { retriable: err.isRetriable ?? false, cause: err });
+  return new NovaError('KAFKA_ADMIN_FAILED', `cannot ${what} (${err.message}, code ${err.code})`, { retriable: err.isRetriable ?? false, cause: err });
 }
 
 /**
@@ -787,7 +788,7 @@ export class RdKafkaBus implements MessageBus {
         await new Promise<void>((resolve, reject) =>
           admin.createTopic({ topic: t.topic, num_partitions: t.partitions, replication_factor: t.replicationFactor ?? -1, ...(config ? { config } : {}) }, OP_TIMEOUT_MS, (err) =>
             // Already there is what ensure means.
-            !err || err.code === ERR.TOPIC_ALREADY_EXISTS ? resolve() : reject(createTopicError(t.topic, err)),
+            !err || err.code === ERR.TOPIC_ALREADY_EXISTS ? resolve() : reject(adminError(`create topic ${t.topic}`, err)),
           ),
         );
       }
@@ -822,7 +823,7 @@ export class RdKafkaBus implements MessageBus {
       for (const topic of topics) {
         await new Promise<void>((resolve, reject) =>
           admin.deleteTopic(topic, OP_TIMEOUT_MS, (err) =>
-            !err || err.code === ERR.UNKNOWN_TOPIC_OR_PART ? resolve() : reject(new NovaError('KAFKA_ADMIN_FAILED', `cannot delete topic ${topic} (${err.message}, code ${err.code})`, { retriable: err.isRetriable ?? false, cause: err })),
+            !err || err.code === ERR.UNKNOWN_TOPIC_OR_PART ? resolve() : reject(adminError(`delete topic ${topic}`, err)),
           ),
         );
       }
