@@ -52,7 +52,10 @@ function build(adapter: { name: AdapterName; bus?: MessageBus }, config: Config,
 export function createBus(config: Config, log: Logger, deps: BusDeps = { loadRdKafka: () => loadRdKafka() }): MessageBus {
   const mainAdapter = resolveAdapter(config.kafka.client, config, log, deps);
   const main = build(mainAdapter, config, log, deps);
-  const producerAdapter = config.kafka.producerClient === 'auto' && mainAdapter.name === 'rdkafka' ? mainAdapter : resolveAdapter(config.kafka.producerClient, config, log, deps);
+  // 'auto' producers follow consumers that are node-rdkafka or were 'auto' themselves (resolved once:
+  // where node-rdkafka did not build, loading it again would fail again).
+  const sameAsMain = config.kafka.producerClient === 'auto' && (mainAdapter.name === 'rdkafka' || config.kafka.client === 'auto');
+  const producerAdapter = sameAsMain ? mainAdapter : resolveAdapter(config.kafka.producerClient, config, log, deps);
   if (producerAdapter.name === mainAdapter.name) return main;
   const producers = build(producerAdapter, config, log, deps);
   return {
