@@ -27,14 +27,14 @@ describe('local stack (already up for the suite)', () => {
     const qdb = new QuestDbClient(questdbPgUrl(config));
     try {
       const rows = await qdb.query<{ property_path: string; value: string; value_source: string }>('show parameters');
-      const idle = rows.filter((r) => /\.worker\.(yield|nap|sleep)\.threshold$/.test(r.property_path));
-      const pools = new Set(idle.map((r) => r.property_path.replace(/\.worker\..*$/, '')));
+      // <pool>.worker.<yield|nap|sleep>.threshold
+      const idle = rows.flatMap((r) => {
+        const m = /^(.+)\.worker\.(yield|nap|sleep)\.threshold$/.exec(r.property_path);
+        return m ? [{ ...r, pool: m[1]!, kind: m[2] as keyof typeof QUESTDB_WORKER_IDLE }] : [];
+      });
       // A QuestDB upgrade that adds a pool would leave it spinning at the defaults: name it here.
-      assert.deepEqual([...pools].sort(), [...QUESTDB_WORKER_POOLS].sort());
-      for (const r of idle) {
-        const kind = /\.worker\.(yield|nap|sleep)\.threshold$/.exec(r.property_path)![1] as keyof typeof QUESTDB_WORKER_IDLE;
-        assert.equal(Number(r.value), QUESTDB_WORKER_IDLE[kind], `${r.property_path} is ${r.value} (${r.value_source})`);
-      }
+      assert.deepEqual([...new Set(idle.map((r) => r.pool))].sort(), [...QUESTDB_WORKER_POOLS].sort());
+      for (const r of idle) assert.equal(Number(r.value), QUESTDB_WORKER_IDLE[r.kind], `${r.property_path} is ${r.value} (${r.value_source})`);
     } finally {
       await qdb.close();
     }
