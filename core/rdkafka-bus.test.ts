@@ -31,7 +31,7 @@ describe('rdkafka adapter helpers', () => {
     assert.doesNotThrow(() => new RdKafkaBus({ brokers: ['x:1'], clientId: 'c', compression: 'none' }, log, fake));
   });
 
-  it('an admin call no broker answered is KAFKA_UNREACHABLE and retriable (create and delete alike); a broker refusal stays KAFKA_ADMIN_FAILED', async () => {
+  it('an admin call no broker answered is KAFKA_UNREACHABLE and retriable (create and delete alike); a broker refusal stays KAFKA_ADMIN_FAILED (at librdkafka\'s AdminClient boundary; the real no-broker create runs in test/integration/spool.test.ts)', async () => {
     // The AdminClient replaced at librdkafka's boundary: it answers every call with the given error.
     const failingWith = (code: number, message: string) =>
       ({
