@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { NovaError } from '../core/index.ts';
 import type { Sample } from '../schemas/index.ts';
 import { CoalescingSampleStore } from './coalescing-store.ts';
-import type { SampleStore } from './sample-store.ts';
+import { SampleListStore, type SampleList } from '../test/support/sample-list-store.ts';
 
 const host = (hostId: string, ts = 1): Sample => ({
   kind: 'host',
@@ -11,17 +11,18 @@ const host = (hostId: string, ts = 1): Sample => ({
 });
 
 /** A store that records each write and fails the ones `fail` picks (the merge logic is under test here; QuestDB's side is in test/integration). */
-class RecordingStore implements SampleStore {
+class RecordingStore extends SampleListStore {
   readonly writes: string[][] = [];
-  constructor(private readonly fail: (ids: string[]) => Error | undefined = () => undefined) {}
-  async write(samples: readonly Sample[]): Promise<void> {
+  constructor(private readonly fail: (ids: string[]) => Error | undefined = () => undefined) {
+    super();
+  }
+  async writeEncoded({ samples }: SampleList): Promise<void> {
     const ids = samples.map((s) => (s.kind === 'host' ? s.sample.hostId : s.sample.vmId));
     this.writes.push(ids);
     await new Promise((r) => setTimeout(r, 1));
     const err = this.fail(ids);
     if (err) throw err;
   }
-  async close(): Promise<void> {}
 }
 
 test('writes started in the same turn go to the store as one write, in call order; each caller resolves once it is stored', async () => {

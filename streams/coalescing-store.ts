@@ -1,9 +1,9 @@
 import type { Sample } from '../schemas/index.ts';
-import type { SampleStore } from './sample-store.ts';
+import type { EncodedRows, SampleStore } from './sample-store.ts';
 import { classifyStoreError } from './store-retry.ts';
 
-interface PendingWrite {
-  samples: readonly Sample[];
+interface PendingWrite<R> {
+  rows: R;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -21,16 +21,28 @@ interface PendingWrite {
  * would have without merging. A retriable failure (QuestDB down, slow) fails every caller: each
  * retries on its own policy, and DEDUP keys make re-sent rows no-ops.
  */
-export class CoalescingSampleStore implements SampleStore {
-  private pending: PendingWrite[] = [];
+export class CoalescingSampleStore<R extends EncodedRows = EncodedRows> implements SampleStore<R> {
+  private pending: PendingWrite<R>[] = [];
   private scheduled = false;
 
-  constructor(private readonly inner: SampleStore) {}
+  constructor(private readonly inner: SampleStore<R>) {}
 
-  write(samples: readonly Sample[]): Promise<void> {
-    if (samples.length === 0) return Promise.resolve();
+  encode(samples: readonly Sample[]): R {
+    return this.inner.encode(samples);
+  }
+
+  merge(parts: readonly R[]): R {
+    return this.inner.merge(parts);
+  }
+
+  async write(samples: readonly Sample[]): Promise<void> {
+    return this.writeEncoded(this.encode(samples));
+  }
+
+  writeEncoded(rows: R): Promise<void> {
+    if (rows.rows === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ samples, resolve, reject });
+      this.pending.push({ rows, resolve, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       // setImmediate, not a microtask: the worker starts its batches' writes from handlers that
@@ -47,9 +59,7 @@ export class CoalescingSampleStore implements SampleStore {
       this.writeAlone(group[0]!);
       return;
     }
-    const merged: Sample[] = [];
-    for (const w of group) for (const s of w.samples) merged.push(s);
-    this.inner.write(merged).then(
+    this.inner.writeEncoded(this.inner.merge(group.map((w) => w.rows))).then(
       () => {
         for (const w of group) w.resolve();
       },
@@ -60,8 +70,8 @@ export class CoalescingSampleStore implements SampleStore {
     );
   }
 
-  private writeAlone(w: PendingWrite): void {
-    this.inner.write(w.samples).then(w.resolve, w.reject);
+  private writeAlone(w: PendingWrite<R>): void {
+    this.inner.writeEncoded(w.rows).then(w.resolve, w.reject);
   }
 
   close(): Promise<void> {

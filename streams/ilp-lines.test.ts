@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { loadConfig, NovaError } from '../core/index.ts';
 import type { HostSample, Sample, VmSample } from '../schemas/index.ts';
-import { escapeIlpName, ilpDouble, ilpLong, SampleLineEncoder } from './ilp-lines.ts';
+import { escapeIlpName, ilpDouble, ilpLong, mergeChunks, SampleLineEncoder, type IlpChunk } from './ilp-lines.ts';
 import { sampleTableDdl } from './tables.ts';
 
 const TS = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
@@ -160,17 +160,40 @@ test('chunks: one table each, at most maxBytes of UTF-8, every line once and in 
   const chunks = enc.encode(samples);
   assert.ok(chunks.length > 10, `${chunks.length} chunks`);
   for (const c of chunks) {
-    assert.equal(c.bytes, Buffer.byteLength(c.body), 'bytes is the exact UTF-8 length');
-    assert.ok(c.bytes <= maxBytes, `${c.bytes} <= ${maxBytes}`);
-    const lines = c.body.split(/(?<!\\)\n/).filter(Boolean);
+    assert.ok(c.body.length <= maxBytes, `${c.body.length} <= ${maxBytes}`);
+    const lines = c.body.toString('utf8').split(/(?<!\\)\n/).filter(Boolean);
     assert.equal(lines.length, c.rows);
     assert.ok(lines.every((l) => l.startsWith(`${c.table},`)), 'one table per chunk');
   }
-  const vmBody = chunks.filter((c) => c.table === 'vm_samples').map((c) => c.body).join('');
-  const hostBody = chunks.filter((c) => c.table === 'host_samples').map((c) => c.body).join('');
+  const vmBody = chunks.filter((c) => c.table === 'vm_samples').map((c) => c.body.toString('utf8')).join('');
+  const hostBody = chunks.filter((c) => c.table === 'host_samples').map((c) => c.body.toString('utf8')).join('');
   assert.equal(vmBody, samples.filter((s) => s.kind === 'vm').map((s) => enc.vmLine(s.sample as VmSample)).join(''));
   assert.equal(hostBody, samples.filter((s) => s.kind === 'host').map((s) => enc.hostLine(s.sample as HostSample)).join(''));
   // Nothing to split: one chunk per table; none at all for no samples.
   assert.deepEqual(new SampleLineEncoder('a', 'b', 8 << 20).encode(samples).map((c) => c.table), ['a', 'b']);
   assert.deepEqual(enc.encode([]), []);
+});
+
+test('mergeChunks: the batches of several callers as few requests per table as fit in maxBytes, every row once and in order', () => {
+  const enc = new SampleLineEncoder('vm_samples', 'host_samples', 1_000);
+  const batch = (from: number, n: number): Sample[] => Array.from({ length: n }, (_, i): Sample[] => [
+    { kind: 'vm', sample: vm({ ts: TS + from + i, vmId: `vm-${from + i}` }) },
+    { kind: 'host', sample: host({ ts: TS + from + i, hostId: `h-${from + i}` }) },
+  ]).flat();
+  const batches = [batch(0, 3), batch(100, 30), batch(200, 2)];
+  const parts = batches.flatMap((b) => enc.encode(b));
+  for (const maxBytes of [1_000, 4_000, 1 << 20]) {
+    const merged = mergeChunks(parts, maxBytes);
+    const text = (table: string, chunks: readonly IlpChunk[]) => chunks.filter((c) => c.table === table).map((c) => c.body.toString('utf8')).join('');
+    for (const table of ['vm_samples', 'host_samples']) assert.equal(text(table, merged), text(table, parts), `${table} rows in order at ${maxBytes}`);
+    assert.equal(merged.reduce((n, c) => n + c.rows, 0), batches.flat().length);
+    for (const c of merged) {
+      assert.ok(c.body.length <= maxBytes, `${c.body.length} <= ${maxBytes}`);
+      assert.equal(c.body.toString('utf8').split('\n').filter(Boolean).length, c.rows);
+    }
+    // Fewer requests than the parts whenever two of a table's parts fit together.
+    if (maxBytes === 1 << 20) assert.deepEqual(merged.map((c) => c.table), ['vm_samples', 'host_samples']);
+    assert.ok(merged.length <= parts.length);
+  }
+  assert.deepEqual(mergeChunks([], 1_000), []);
 });

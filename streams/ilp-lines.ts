@@ -57,14 +57,17 @@ function extraUtf8Bytes(s: string): number {
   return /^[\x00-\x7f]*$/.test(s) ? 0 : Buffer.byteLength(s) - s.length;
 }
 
-/** One `/write` request's worth of rows, all for one table (so QuestDB commits it all or nothing). */
+/**
+ * One `/write` request's worth of rows, all for one table (so QuestDB commits it all or nothing).
+ * The body is bytes, not the text it was built from: a chunk waits for QuestDB (and for retries)
+ * while the worker goes on, and the per-line strings of a built-up text would sit in V8's heap
+ * all that time (see SampleStore.encode); a Buffer's bytes sit outside it, in one piece.
+ */
 export interface IlpChunk {
   table: string;
-  /** ILP lines, each ending in `\n`. */
-  body: string;
+  /** ILP lines in UTF-8, each ending in `\n`. */
+  body: Buffer;
   rows: number;
-  /** UTF-8 length of `body`. */
-  bytes: number;
 }
 
 /** Collects the lines of one table and cuts them into chunks of at most `maxBytes` UTF-8 bytes. */
@@ -89,7 +92,7 @@ class TableChunks {
   }
 
   private cut(): void {
-    this.done.push({ table: this.table, body: this.body, rows: this.rows, bytes: this.bytes });
+    this.done.push({ table: this.table, body: Buffer.from(this.body, 'utf8'), rows: this.rows });
     this.body = '';
     this.rows = 0;
     this.bytes = 0;
@@ -142,4 +145,39 @@ export class SampleLineEncoder {
     }
     return [...vm.finish(), ...host.finish()];
   }
+}
+
+/**
+ * Chunks of several encoded batches as few requests as fit: per table (in order of first
+ * appearance), consecutive chunks are joined while the result stays within `maxBytes` (a chunk
+ * already larger goes alone). Rows keep their order within each table.
+ */
+export function mergeChunks(chunks: readonly IlpChunk[], maxBytes: number): IlpChunk[] {
+  const byTable = new Map<string, IlpChunk[]>();
+  for (const c of chunks) {
+    const list = byTable.get(c.table);
+    if (list) list.push(c);
+    else byTable.set(c.table, [c]);
+  }
+  const out: IlpChunk[] = [];
+  for (const [table, list] of byTable) {
+    let parts: Buffer[] = [];
+    let bytes = 0;
+    let rows = 0;
+    const cut = () => {
+      if (parts.length === 0) return;
+      out.push({ table, body: parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes), rows });
+      parts = [];
+      bytes = 0;
+      rows = 0;
+    };
+    for (const c of list) {
+      if (parts.length > 0 && bytes + c.body.length > maxBytes) cut();
+      parts.push(c.body);
+      bytes += c.body.length;
+      rows += c.rows;
+    }
+    cut();
+  }
+  return out;
 }

@@ -4,8 +4,11 @@ import type { BatchHandler, BusConsumer, BusProducer, ConsumerOptions, IncomingB
 import { createLogger } from '../core/index.ts';
 import { decodeSample, encodeHostSample, encodeHostTick, encodeVmSample, type HostSample, type Sample, type VmSample } from '../schemas/index.ts';
 import { NovaError } from '../core/index.ts';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { logSink } from '../test/support/capture.ts';
-import { AnomalyStage, DLQ_HEADERS, SampleWorker, WorkerMetrics, type BatchDecoder, type SampleStore, type SampleWorkerDeps } from './index.ts';
+import { SampleListStore, type SampleList } from '../test/support/sample-list-store.ts';
+import { AnomalyStage, DLQ_HEADERS, SampleWorker, WorkerMetrics, type BatchDecoder, type EncodedRows, type SampleStore, type SampleWorkerDeps } from './index.ts';
 
 const TOPICS: Topics = { hostSamples: 'w.samples.host', vmSamples: 'w.samples.vm', deadLetter: 'w.dlq', anomalies: 't.anomalies' };
 // Years in the past for the real clock: valid only if the worker uses the injected now.
@@ -84,7 +87,7 @@ class FakeBus implements MessageBus {
   }
 }
 
-class MemoryStore implements SampleStore {
+class MemoryStore extends SampleListStore {
   readonly writes: Sample[][] = [];
   /** Every write attempt, failed or not. */
   readonly attempts: Sample[][] = [];
@@ -93,7 +96,7 @@ class MemoryStore implements SampleStore {
   failures: unknown[] = [];
   /** How long each write takes. */
   stallMs = 0;
-  async write(samples: readonly Sample[]): Promise<void> {
+  async writeEncoded({ samples }: SampleList): Promise<void> {
     this.attempts.push([...samples]);
     if (this.stallMs > 0) await new Promise((r) => setTimeout(r, this.stallMs));
     if (this.failNext) {
@@ -104,7 +107,6 @@ class MemoryStore implements SampleStore {
     if (failure !== undefined) throw failure;
     this.writes.push([...samples]);
   }
-  async close(): Promise<void> {}
   get stored(): Sample[] {
     return this.writes.flat();
   }
@@ -328,6 +330,52 @@ describe('SampleWorker decoders', () => {
   });
 });
 
+describe('SampleWorker memory', () => {
+  test('a batch waiting on the store holds its encoded rows, not its decoded samples (they are garbage once encoded and scored)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // The decoder hands out fresh samples and keeps only weak references to them.
+    const decoded: WeakRef<object>[] = [];
+    const decoder: BatchDecoder = {
+      decode(messages) {
+        const samples: Sample[] = messages.map((m, i) => ({ kind: 'vm', sample: vm({ vmId: `vm-weak-${i}`, ts: NOW + Number(m.offset) }) }));
+        for (const s of samples) decoded.push(new WeakRef(s), new WeakRef(s.sample));
+        return { samples, rejects: [] };
+      },
+    };
+    // A store whose encoded form keeps no sample (as QuestDbSampleStore's ILP bytes), whose write waits until released.
+    let release: () => void = () => undefined;
+    let writing: () => void = () => undefined;
+    const inWrite = new Promise<void>((r) => (writing = r));
+    const store: SampleStore<EncodedRows> = {
+      encode: (samples) => ({ rows: samples.length }),
+      merge: (parts) => ({ rows: parts.reduce((n, p) => n + p.rows, 0) }),
+      writeEncoded: () => {
+        writing();
+        return new Promise<void>((r) => (release = r));
+      },
+      write: async () => undefined,
+      close: async () => undefined,
+    };
+    const stage = new AnomalyStage(() => ({ update: (_ts, v) => ({ score: 0, expected: v, explanation: '', alarm: false }) }));
+    const sink = { publish: async () => undefined, close: async () => undefined };
+    const { consumer, worker } = await started({ store, decoders: { 'w.collectd': decoder }, anomalies: { stage, sink } });
+    const handled = consumer.deliver({ topic: 'w.collectd', partition: 0, messages: Array.from({ length: 50 }, (_, i) => incoming(i, Buffer.from('x'))) });
+    await inWrite;
+    while (stage.scored < 100) await new Promise(setImmediate);
+    assert.equal(decoded.length, 100);
+    // WeakRefs are cleared by a collection after the job that last read them.
+    for (let i = 0; i < 3; i++) {
+      await new Promise(setImmediate);
+      gc();
+    }
+    assert.equal(decoded.filter((r) => r.deref() !== undefined).length, 0, 'no decoded sample is reachable while the write is in flight');
+    release();
+    await handled;
+    assert.equal(worker.stats.stored, 50);
+  });
+});
+
 const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' });
 
 describe('SampleWorker heartbeats and backpressure', () => {
@@ -366,10 +414,10 @@ describe('SampleWorker heartbeats and backpressure', () => {
   test('backoff grows between attempts and is capped', async () => {
     const { consumer, store } = await started({ retry: { baseMs: 40, maxMs: 80 } });
     const times: number[] = [];
-    const write = store.write.bind(store);
-    store.write = async (samples) => {
+    const write = store.writeEncoded.bind(store);
+    store.writeEncoded = async (rows) => {
       times.push(performance.now());
-      return write(samples);
+      return write(rows);
     };
     store.failures = [refused, refused, refused, refused];
     await consumer.deliver(mixedBatch().batch);

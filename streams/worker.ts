@@ -1,12 +1,12 @@
 import { NovaError, topicPartitionKey, type BusConsumer, type BusProducer, type IncomingBatch, type Logger, type MessageBus, type TopicPartition, type Topics } from '../core/index.ts';
-import type { Sample, VmSample } from '../schemas/index.ts';
+import type { VmSample } from '../schemas/index.ts';
 import type { AnomalySink } from './anomaly-sink.ts';
 import type { AnomalyStage } from './anomaly-stage.ts';
 import { AvroSampleDecoder } from './avro-decoder.ts';
 import { deadLetter } from './dead-letter.ts';
 import type { BatchDecoder, DecodedBatch } from './decoder.ts';
 import { WorkerMetrics } from './metrics.ts';
-import type { SampleStore } from './sample-store.ts';
+import type { EncodedRows, SampleStore } from './sample-store.ts';
 import { backoffMs, classifyStoreError, type StoreFailure } from './store-retry.ts';
 
 export interface WorkerStats {
@@ -173,23 +173,24 @@ export class SampleWorker {
     const beat = keepAlive(heartbeat, this.deps.heartbeatEveryMs ?? 1_000, this.deps.log);
     this.metrics.samplesIn.inc({ topic: batch.topic }, batch.messages.length);
     try {
-      const { samples, rejects } = this.decode(batch);
+      // The decoded samples live only until they are encoded and scored, not while the batch
+      // waits on the store (see SampleStore); `vms` is cleared once scored, because a variable
+      // still in scope may stay reachable through the suspended async frame.
+      let { rows, vms, count, rejects } = this.prepare(batch);
       // Store first: it is idempotent, so a failed DLQ send that re-delivers the batch costs
       // nothing there, while the DLQ (not idempotent) only sees rejects once the rows are safe.
-      const stored = this.storeUntilDone(samples, batch, beat);
+      const stored = this.storeUntilDone(rows, batch, beat);
       // Awaited below; a failure before then must not count as an unhandled rejection meanwhile.
       stored.catch(() => undefined);
       const anomalies = this.deps.anomalies;
-      if (anomalies) {
+      if (anomalies && vms) {
         // Scored while QuestDB takes the rows (the worker's CPU would otherwise idle through the
         // write); events are published only after the rows are stored. Scoring a batch that is
         // then handed back costs nothing twice: detectors drop exact repeats when it comes again.
         // One turn of the event loop first, so the write's request is on the wire meanwhile.
         await new Promise(setImmediate);
-        // A plain loop: flatMap allocates a one-element array per sample (garbage at 100k/s).
-        const vms: VmSample[] = [];
-        for (const s of samples) if (s.kind === 'vm') vms.push(s.sample);
         anomalies.stage.observe(vms, this.sourceOf(batch));
+        vms = undefined;
       }
       await stored;
       if (anomalies) {
@@ -200,9 +201,9 @@ export class SampleWorker {
       }
       await this.dlq!.send(this.deps.topics.deadLetter, rejects.map((r) => deadLetter(r.message, batch, r.rejection)));
       this.stats.batches += 1;
-      this.stats.stored += samples.length;
+      this.stats.stored += count;
       this.stats.deadLettered += rejects.length;
-      this.metrics.samplesStored.inc(samples.length);
+      this.metrics.samplesStored.inc(count);
       for (const { rejection } of rejects) {
         this.stats.byCode[rejection.code] = (this.stats.byCode[rejection.code] ?? 0) + 1;
         this.metrics.deadLetters.inc({ code: rejection.code });
@@ -214,6 +215,26 @@ export class SampleWorker {
       this.resumeFetching('batch handed back to Kafka');
       endBatch();
     }
+  }
+
+  /** Decodes a batch and encodes its samples for the store, keeping of them only the VM samples to score. */
+  private prepare(batch: IncomingBatch): { rows: EncodedRows; vms: VmSample[] | undefined; count: number; rejects: DecodedBatch['rejects'] } {
+    const { samples, rejects } = this.decode(batch);
+    let vms: VmSample[] | undefined;
+    if (this.deps.anomalies) {
+      // A plain loop: flatMap allocates a one-element array per sample (garbage at 100k/s).
+      vms = [];
+      for (const s of samples) if (s.kind === 'vm') vms.push(s.sample);
+    }
+    let rows: EncodedRows;
+    try {
+      rows = this.deps.store.encode(samples);
+    } catch (err) {
+      // A sample the store cannot take, as when the store refuses a write: handed back to Kafka.
+      this.deps.log.error({ topic: batch.topic, partition: batch.partition, code: classifyStoreError(err).code, err: (err as Error).message }, 'store cannot encode the batch; it will be delivered again');
+      throw err;
+    }
+    return { rows, vms, count: samples.length, rejects };
   }
 
   private decode(batch: IncomingBatch): DecodedBatch {
@@ -234,13 +255,13 @@ export class SampleWorker {
    * meanwhile (nothing more is buffered) and the keep-alive holds our partitions. A store
    * that refuses the data, a rebalance or stop() hands the batch back to Kafka instead.
    */
-  private async storeUntilDone(samples: readonly Sample[], batch: IncomingBatch, beat: KeepAlive): Promise<void> {
+  private async storeUntilDone(rows: EncodedRows, batch: IncomingBatch, beat: KeepAlive): Promise<void> {
     const baseMs = this.deps.retry?.baseMs ?? 500;
     const maxMs = this.deps.retry?.maxMs ?? 30_000;
     for (let attempt = 1; ; attempt++) {
       const endWrite = this.metrics.storeWriteSeconds.startTimer();
       try {
-        await this.deps.store.write(samples);
+        await this.deps.store.writeEncoded(rows);
         endWrite();
         this.resumeFetching('store accepted the batch');
         return;

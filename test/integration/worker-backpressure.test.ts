@@ -5,7 +5,7 @@ import { createSeriesDetector } from '../../models/index.ts';
 import { encodeVmSample, type Sample, type VmSample } from '../../schemas/index.ts';
 import {
   AnomalySink, AnomalyStage, dropSampleTables, ensureSampleTables, QuestDbSampleStore, SampleWorker, serveMetrics, WorkerMetrics,
-  type MetricsServer, type SampleStore,
+  type EncodedRows, type MetricsServer, type SampleStore,
 } from '../../streams/index.ts';
 import { logSink } from '../support/capture.ts';
 import { eventually, isolatedConfig, questdbFor } from './harness.ts';
@@ -25,12 +25,18 @@ function vmSamples(count: number, vms = 10): VmSample[] {
 
 const keyOf = (s: Sample) => (s.kind === 'vm' ? `${s.sample.vmId}@${s.sample.ts}` : `${s.sample.hostId}@${s.sample.ts}`);
 
+/** ObservedStore's encoded rows: the real store's, and the keys of the samples they hold. */
+interface ObservedRows extends EncodedRows {
+  keys: string[];
+  inner: EncodedRows;
+}
+
 /**
  * The real QuestDB store behind a switch: every write attempt is recorded (keys of its
  * samples); `stallOnce` holds the first write back; `failUntil` makes writes fail like an
  * unreachable QuestDB until that time.
  */
-class ObservedStore implements SampleStore {
+class ObservedStore implements SampleStore<ObservedRows> {
   readonly attempts: { keys: string[]; ok: boolean }[] = [];
   stallFirstMs = 0;
   failFor = 0;
@@ -38,8 +44,20 @@ class ObservedStore implements SampleStore {
 
   constructor(private readonly inner: SampleStore) {}
 
+  encode(samples: readonly Sample[]): ObservedRows {
+    return { rows: samples.length, keys: samples.map(keyOf), inner: this.inner.encode(samples) };
+  }
+
+  merge(parts: readonly ObservedRows[]): ObservedRows {
+    return { rows: parts.reduce((n, p) => n + p.rows, 0), keys: parts.flatMap((p) => p.keys), inner: this.inner.merge(parts.map((p) => p.inner)) };
+  }
+
   async write(samples: readonly Sample[]): Promise<void> {
-    const keys = samples.map(keyOf);
+    return this.writeEncoded(this.encode(samples));
+  }
+
+  async writeEncoded(rows: ObservedRows): Promise<void> {
+    const { keys } = rows;
     if (this.stallFirstMs > 0 && this.attempts.length === 0) {
       await new Promise((r) => setTimeout(r, this.stallFirstMs));
     }
@@ -48,7 +66,7 @@ class ObservedStore implements SampleStore {
       this.attempts.push({ keys, ok: false });
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000 (simulated outage)'), { code: 'ECONNREFUSED' });
     }
-    await this.inner.write(samples);
+    await this.inner.writeEncoded(rows.inner);
     this.attempts.push({ keys, ok: true });
   }
 
