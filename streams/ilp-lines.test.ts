@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { loadConfig, NovaError } from '../core/index.ts';
 import type { HostSample, Sample, VmSample } from '../schemas/index.ts';
-import { escapeIlpName, ilpDouble, ilpLong, mergeChunks, SampleLineEncoder, type IlpChunk } from './ilp-lines.ts';
+import { escapeIlpName, ilpLong, mergeChunks, SampleLineEncoder, type IlpChunk } from './ilp-lines.ts';
+import { parseIlp } from '../test/support/ilp-parse.ts';
 import { sampleTableDdl } from './tables.ts';
 
 const TS = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
@@ -15,46 +16,6 @@ const host = (over: Partial<HostSample> = {}): HostSample => ({
   ts: TS, hostId: 'h1', cpuUsedCores: 3.5, cpuCapacityCores: 64, memUsedBytes: 2 ** 40, memTotalBytes: 2 ** 41,
   diskReadBps: 0, diskWriteBps: 7, netRxBps: 0.5, netTxBps: 0, cpuStealPct: 100, ...over,
 });
-
-/**
- * Splits one ILP line the way QuestDB's parser reads it: unescaped space separates table+tags
- * / fields / timestamp, unescaped comma separates pairs, an unescaped '=' a name from its
- * value (a second one is an error), and a backslash takes the next character literally.
- */
-function parseLine(line: string): { table: string; tags: Record<string, string>; fields: Record<string, string>; ts: string } {
-  assert.ok(line.endsWith('\n'), 'a line ends in a newline');
-  const sections: string[][][] = [[[]]];
-  let cur = '';
-  for (let i = 0; i < line.length - 1; i++) {
-    const ch = line[i]!;
-    const section = sections.at(-1)!;
-    const pair = section.at(-1)!;
-    if (ch === '\\') {
-      cur += line[++i];
-    } else if (ch === ' ') {
-      pair.push(cur);
-      cur = '';
-      sections.push([[]]);
-    } else if (ch === ',') {
-      pair.push(cur);
-      cur = '';
-      section.push([]);
-    } else if (ch === '=' && !(sections.length === 1 && section.length === 1)) {
-      assert.equal(pair.length, 0, `a second unescaped '=' in one pair: ${JSON.stringify(line)}`);
-      pair.push(cur);
-      cur = '';
-    } else {
-      assert.notEqual(ch, '\n', 'no bare newline inside a line');
-      cur += ch;
-    }
-  }
-  sections.at(-1)!.at(-1)!.push(cur);
-  assert.equal(sections.length, 3, `three sections: ${JSON.stringify(line)}`);
-  const [head, fieldPairs, [[ts]]] = sections as [string[][], string[][], [[string]]];
-  const [[table], ...tagPairs] = head as [[string], ...string[][]];
-  const obj = (pairs: string[][]) => Object.fromEntries(pairs.map((p) => { assert.equal(p.length, 2, JSON.stringify(p)); return p as [string, string]; }));
-  return { table, tags: obj(tagPairs), fields: obj(fieldPairs), ts: ts! };
-}
 
 test('symbol values and table names: ILP separators and escapes are backslash-escaped, everything else is left alone', () => {
   const cases: [string, string][] = [
@@ -74,16 +35,32 @@ test('symbol values and table names: ILP separators and escapes are backslash-es
   for (const [raw, escaped] of cases) assert.equal(escapeIlpName(raw), escaped, JSON.stringify(raw));
 });
 
-test('doubles: shortest round-trip text, exponent forms as JS writes them, -0 keeps its sign', () => {
-  assert.equal(ilpDouble(0.1), '0.1');
-  assert.equal(ilpDouble(0.1 + 0.2), '0.30000000000000004');
-  assert.equal(ilpDouble(2), '2');
-  assert.equal(ilpDouble(1e21), '1e+21');
-  assert.equal(ilpDouble(5e-324), '5e-324');
-  assert.equal(ilpDouble(Number.MAX_VALUE), '1.7976931348623157e+308');
-  assert.equal(ilpDouble(-0), '-0');
-  assert.equal(ilpDouble(0), '0');
-  fc.assert(fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (v) => Object.is(Number(ilpDouble(v)), v)), { numRuns: 2000 });
+test('doubles: binary (`name==`, type 16, 8 bytes little-endian), exact for every value, -0 and non-finite ones included', () => {
+  const enc = new SampleLineEncoder('vm_samples', 'host_samples', 1 << 20);
+  const row = enc.vmLine(vm({ cpuUsedCores: 0.1 + 0.2 }));
+  const at = row.indexOf(' cpu_used_cores==') + ' cpu_used_cores=='.length;
+  assert.equal(row[at], 16, 'the DOUBLE type byte');
+  assert.equal(row.readDoubleLE(at + 1), 0.30000000000000004);
+  for (const v of [0.1, 2, 1e21, 5e-324, Number.MAX_VALUE, -0, 0, NaN, Infinity]) {
+    assert.ok(Object.is(parseIlp(enc.vmLine(vm({ diskReadBps: v })))[0]!.fields.disk_read_bps, v), String(v));
+  }
+  fc.assert(fc.property(fc.double(), (v) => Object.is(parseIlp(enc.hostLine(host({ netTxBps: v })))[0]!.fields.net_tx_bps, v)), { numRuns: 2000 });
+});
+
+test('longs and timestamps: the exact decimal digits of any integer, across the 10^8 split the encoder uses', () => {
+  const enc = new SampleLineEncoder('vm_samples', 'host_samples', 1 << 20);
+  const edges = [0, 1, 9, 10, 99_999_999, 100_000_000, 100_000_001, 1_000_000_000_000, 2 ** 53 - 1, 1_767_323_045_678, 2 ** 31, 2 ** 32 + 7];
+  for (const v of edges) {
+    const r = parseIlp(enc.vmLine(vm({ memUsedBytes: v, ts: Math.max(1, v) })))[0]!;
+    assert.equal(r.fields.mem_used_bytes, `${v}i`);
+    assert.equal(r.ts, String(Math.max(1, v)));
+  }
+  assert.equal(parseIlp(enc.vmLine(vm({ memUsedBytes: -42 })))[0]!.fields.mem_used_bytes, '-42i');
+  assert.equal(parseIlp(enc.vmLine(vm({ memUsedBytes: 2 ** 62 })))[0]!.fields.mem_used_bytes, '4611686018427387904i', 'past 2^53: the integer the double holds');
+  fc.assert(fc.property(fc.maxSafeInteger(), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (v, ts) => {
+    const r = parseIlp(enc.vmLine(vm({ memTotalBytes: v, ts })))[0]!;
+    return r.fields.mem_total_bytes === `${v}i` && r.ts === String(ts);
+  }), { numRuns: 3000 });
 });
 
 test('longs: integers get the i suffix; fractions and values outside LONG are refused with a non-retriable error', () => {
@@ -96,12 +73,20 @@ test('longs: integers get the i suffix; fractions and values outside LONG are re
   }
 });
 
-test('a VM and a host line, exactly', () => {
+test('a VM and a host row, exactly (text where ILP is text, each DOUBLE as == type 16 and its 8 bytes)', () => {
   const enc = new SampleLineEncoder('p_vm_samples', 'p_host_samples', 1 << 20);
-  assert.equal(enc.vmLine(vm({ hostId: 'rack 1,h=2', vmId: 'vm\\7' })),
-    `p_vm_samples,host_id=rack\\ 1\\,h\\=2,vm_id=vm\\\\7 cpu_used_cores=0.25,vcpus=2,mem_used_bytes=1024i,mem_total_bytes=4096i,disk_read_bps=1.5,disk_write_bps=0,net_rx_bps=1000000000,net_tx_bps=3,vcpu_delay_pct=0.1 ${TS}\n`);
-  assert.equal(enc.hostLine(host()),
-    `p_host_samples,host_id=h1 cpu_used_cores=3.5,cpu_capacity_cores=64,mem_used_bytes=1099511627776i,mem_total_bytes=2199023255552i,disk_read_bps=0,disk_write_bps=7,net_rx_bps=0.5,net_tx_bps=0,cpu_steal_pct=100 ${TS}\n`);
+  // The expected bytes, built here from the spec: text, with every DOUBLE spelt as its binary form.
+  const d = (v: number) => {
+    const b = Buffer.alloc(9);
+    b[0] = 16;
+    b.writeDoubleLE(v, 1);
+    return `=${b.toString('latin1')}`;
+  };
+  const bytes = (text: string) => Buffer.from(text, 'latin1');
+  assert.deepEqual(enc.vmLine(vm({ hostId: 'rack 1,h=2', vmId: 'vm\\7' })),
+    bytes(`p_vm_samples,host_id=rack\\ 1\\,h\\=2,vm_id=vm\\\\7 cpu_used_cores=${d(0.25)},vcpus=${d(2)},mem_used_bytes=1024i,mem_total_bytes=4096i,disk_read_bps=${d(1.5)},disk_write_bps=${d(0)},net_rx_bps=${d(1e9)},net_tx_bps=${d(3)},vcpu_delay_pct=${d(0.1)} ${TS}\n`));
+  assert.deepEqual(enc.hostLine(host()),
+    bytes(`p_host_samples,host_id=h1 cpu_used_cores=${d(3.5)},cpu_capacity_cores=${d(64)},mem_used_bytes=1099511627776i,mem_total_bytes=2199023255552i,disk_read_bps=${d(0)},disk_write_bps=${d(7)},net_rx_bps=${d(0.5)},net_tx_bps=${d(0)},cpu_steal_pct=${d(100)} ${TS}\n`));
   assert.throws(() => enc.vmLine(vm({ ts: 1.5 })), { code: 'STORE_SAMPLE_INVALID' });
 });
 
@@ -114,14 +99,14 @@ test('the lines carry exactly the columns the DDL declares, symbols as tags and 
   };
   const enc = new SampleLineEncoder('x_vm_samples', 'x_host_samples', 1 << 20);
   for (const [ddl, line, table] of [[vmDdl, enc.vmLine(vm()), 'x_vm_samples'], [hostDdl, enc.hostLine(host()), 'x_host_samples']] as const) {
-    const parsed = parseLine(line);
+    const parsed = parseIlp(line)[0]!;
     assert.equal(parsed.table, table);
     const cols = declared(ddl);
     assert.deepEqual(Object.keys(parsed.tags).sort(), cols.filter(([, type]) => type === 'SYMBOL').map(([n]) => n).sort());
     assert.deepEqual(Object.keys(parsed.fields).sort(), cols.filter(([, type]) => type !== 'SYMBOL').map(([n]) => n).sort());
     for (const [name, type] of cols) {
-      if (type === 'LONG') assert.match(parsed.fields[name]!, /^-?\d+i$/, name);
-      if (type === 'DOUBLE') assert.match(parsed.fields[name]!, /^[-0-9.e+]+$/, name);
+      if (type === 'LONG') assert.match(String(parsed.fields[name]), /^-?\d+i$/, name);
+      if (type === 'DOUBLE') assert.equal(typeof parsed.fields[name], 'number', `${name} is a binary double`);
     }
   }
 });
@@ -139,11 +124,13 @@ const vmArb = fc.record({ ts: fc.integer({ min: 1, max: 2 ** 45 }), hostId: tric
 test('property: a parser with QuestDB\'s escaping rules reads back every id and value of any VM line', () => {
   const enc = new SampleLineEncoder('t vm,x', 'h', 1 << 20);
   fc.assert(fc.property(vmArb, (s) => {
-    const p = parseLine(enc.vmLine(s));
+    const rows = parseIlp(enc.vmLine(s));
+    assert.equal(rows.length, 1);
+    const p = rows[0]!;
     assert.equal(p.table, 't vm,x');
     assert.deepEqual(p.tags, { host_id: s.hostId, vm_id: s.vmId });
-    assert.ok(Object.is(Number(p.fields.cpu_used_cores), s.cpuUsedCores));
-    assert.ok(Object.is(Number(p.fields.vcpu_delay_pct), s.vcpuDelayPct));
+    assert.ok(Object.is(p.fields.cpu_used_cores, s.cpuUsedCores));
+    assert.ok(Object.is(p.fields.vcpu_delay_pct, s.vcpuDelayPct));
     assert.equal(p.fields.mem_used_bytes, `${s.memUsedBytes}i`);
     assert.equal(Number(p.ts), s.ts);
   }), { numRuns: 1000 });
@@ -161,14 +148,13 @@ test('chunks: one table each, at most maxBytes of UTF-8, every line once and in 
   assert.ok(chunks.length > 10, `${chunks.length} chunks`);
   for (const c of chunks) {
     assert.ok(c.body.length <= maxBytes, `${c.body.length} <= ${maxBytes}`);
-    const lines = c.body.toString('utf8').split(/(?<!\\)\n/).filter(Boolean);
-    assert.equal(lines.length, c.rows);
-    assert.ok(lines.every((l) => l.startsWith(`${c.table},`)), 'one table per chunk');
+    const rows = parseIlp(c.body);
+    assert.equal(rows.length, c.rows);
+    assert.ok(rows.every((r) => r.table === c.table), 'one table per chunk');
   }
-  const vmBody = chunks.filter((c) => c.table === 'vm_samples').map((c) => c.body.toString('utf8')).join('');
-  const hostBody = chunks.filter((c) => c.table === 'host_samples').map((c) => c.body.toString('utf8')).join('');
-  assert.equal(vmBody, samples.filter((s) => s.kind === 'vm').map((s) => enc.vmLine(s.sample as VmSample)).join(''));
-  assert.equal(hostBody, samples.filter((s) => s.kind === 'host').map((s) => enc.hostLine(s.sample as HostSample)).join(''));
+  const body = (table: string) => Buffer.concat(chunks.filter((c) => c.table === table).map((c) => c.body));
+  assert.deepEqual(body('vm_samples'), Buffer.concat(samples.filter((s) => s.kind === 'vm').map((s) => enc.vmLine(s.sample as VmSample))));
+  assert.deepEqual(body('host_samples'), Buffer.concat(samples.filter((s) => s.kind === 'host').map((s) => enc.hostLine(s.sample as HostSample))));
   // Nothing to split: one chunk per table; none at all for no samples.
   assert.deepEqual(new SampleLineEncoder('a', 'b', 8 << 20).encode(samples).map((c) => c.table), ['a', 'b']);
   assert.deepEqual(enc.encode([]), []);
@@ -184,12 +170,12 @@ test('mergeChunks: the batches of several callers as few requests per table as f
   const parts = batches.flatMap((b) => enc.encode(b));
   for (const maxBytes of [1_000, 4_000, 1 << 20]) {
     const merged = mergeChunks(parts, maxBytes);
-    const text = (table: string, chunks: readonly IlpChunk[]) => chunks.filter((c) => c.table === table).map((c) => c.body.toString('utf8')).join('');
-    for (const table of ['vm_samples', 'host_samples']) assert.equal(text(table, merged), text(table, parts), `${table} rows in order at ${maxBytes}`);
+    const bytes = (table: string, chunks: readonly IlpChunk[]) => Buffer.concat(chunks.filter((c) => c.table === table).map((c) => c.body));
+    for (const table of ['vm_samples', 'host_samples']) assert.deepEqual(bytes(table, merged), bytes(table, parts), `${table} rows in order at ${maxBytes}`);
     assert.equal(merged.reduce((n, c) => n + c.rows, 0), batches.flat().length);
     for (const c of merged) {
       assert.ok(c.body.length <= maxBytes, `${c.body.length} <= ${maxBytes}`);
-      assert.equal(c.body.toString('utf8').split('\n').filter(Boolean).length, c.rows);
+      assert.equal(parseIlp(c.body).length, c.rows);
     }
     // Fewer requests than the parts whenever two of a table's parts fit together.
     if (maxBytes === 1 << 20) assert.deepEqual(merged.map((c) => c.table), ['vm_samples', 'host_samples']);

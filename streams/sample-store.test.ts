@@ -5,15 +5,15 @@ import { loadConfig, NovaError } from '../core/index.ts';
 import type { Sample, VmSample } from '../schemas/index.ts';
 import { classifyStoreError } from './store-retry.ts';
 import { QuestDbSampleStore } from './sample-store.ts';
+import { parseIlp } from '../test/support/ilp-parse.ts';
 
 // A stand-in HTTP server for the answers real QuestDB will not give on demand (503, a stall);
 // writes into the real QuestDB are tested in test/integration/sample-store.test.ts.
-async function withServer(handle: (req: IncomingMessage, body: string, res: ServerResponse) => void, fn: (port: number) => Promise<void>): Promise<void> {
+async function withServer(handle: (req: IncomingMessage, body: Buffer, res: ServerResponse) => void, fn: (port: number) => Promise<void>): Promise<void> {
   const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
-    req.on('end', () => handle(req, body, res));
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => handle(req, Buffer.concat(parts), res));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
@@ -31,7 +31,7 @@ const vms = (n: number): Sample[] => Array.from({ length: n }, (_, i) => ({
 const failure = (p: Promise<unknown>) => p.then(() => assert.fail('the write resolved'), (e: unknown) => e);
 
 test('requests: POST /write?precision=ms, one table each, at most maxRequestBytes, no more than maxInFlight at once', async () => {
-  const seen: { url: string; method: string; body: string }[] = [];
+  const seen: { url: string; method: string; body: Buffer }[] = [];
   let inFlight = 0;
   let most = 0;
   await withServer((req, body, res) => {
@@ -47,9 +47,9 @@ test('requests: POST /write?precision=ms, one table each, at most maxRequestByte
   });
   assert.ok(seen.length > 3, `${seen.length} requests`);
   assert.ok(seen.every((r) => r.method === 'POST' && r.url === '/write?precision=ms'));
-  assert.ok(seen.every((r) => Buffer.byteLength(r.body) <= 1000));
-  for (const r of seen) assert.equal(new Set(r.body.trimEnd().split('\n').map((l) => l.split(',')[0])).size, 1, 'one table per request');
-  assert.equal(seen.flatMap((r) => r.body.trimEnd().split('\n')).length, 41, 'every row sent once');
+  assert.ok(seen.every((r) => r.body.length <= 1000));
+  for (const r of seen) assert.equal(new Set(parseIlp(r.body).map((row) => row.table)).size, 1, 'one table per request');
+  assert.equal(seen.flatMap((r) => parseIlp(r.body)).length, 41, 'every row sent once');
   assert.equal(most, 3);
 });
 

@@ -45,7 +45,7 @@ export interface IlpResult extends IlpVariant {
 export function ilpVariants(): IlpVariant[] {
   const v = (label: string, transport: 'http' | 'tcp', options: string, mode: IlpVariant['mode'], batchRows: number): IlpVariant => ({ label, transport, options, mode, batchRows, senders: 1 });
   return [
-    v("the worker's SampleStore (ILP text built per batch, POST /write, 10k-row batches)", 'http', '', 'store', 10_000),
+    v("the worker's SampleStore (ILP rows written per batch, binary doubles, POST /write, 10k-row batches)", 'http', '', 'store', 10_000),
     v("the worker's SampleStore, 50k-row batches", 'http', '', 'store', 50_000),
     v('client defaults (http, awaited rows, auto_flush_rows=75000)', 'http', '', 'auto', 75_000),
     v('http pv=1, rows not awaited, 10k-row flush', 'http', 'auto_flush=off;protocol_version=1', 'rows', 10_000),

@@ -65,7 +65,7 @@ function trickyBatch(): Sample[] {
   return samples;
 }
 
-describe('QuestDbSampleStore: ILP text over HTTP into the real QuestDB', () => {
+describe('QuestDbSampleStore: ILP (binary doubles) over HTTP into the real QuestDB', () => {
   const config = isolatedConfig();
   const questdb = questdbFor(config);
   let store: QuestDbSampleStore;
