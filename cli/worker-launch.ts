@@ -13,6 +13,13 @@ import { fileURLToPath } from 'node:url';
  * samples/s offered, rdkafka, 1 worker, back to back: default 46,386 samples/s landed at 16.6 µs
  * of worker CPU a sample (GC 31 % of it), 32 MB 55,349 / 13.9 µs, 64 MB 53,213 / 13.7 µs,
  * 128 MB 61,695 / 12.2 µs. The cost is up to ~3 × 128 MB more resident memory at peak.
+ *
+ * Why `--single-threaded-gc`: V8 runs scavenges and marking on helper threads as well, which on
+ * a machine whose cores are all busy (this one: 2 cores shared with QuestDB, Kafka and the
+ * producers) only compete with the work. bench:ingest, 100,000 VMs, rdkafka, alternated pairs
+ * (2 workers at 100,000/s offered ×3, 1 worker at 60,000/s ×1): the machine's CPU per landed
+ * sample 27.1 / 26.8 / 26.5 / 27.1 µs with it, 34.5 / 31.1 / 28.8 / 30.5 without. On a host with
+ * idle cores, dropping it can shorten pauses.
  */
 export function workerNodeFlags(): string[] {
   const file = fileURLToPath(new URL('./worker.node-flags', import.meta.url));

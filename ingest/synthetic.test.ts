@@ -147,3 +147,13 @@ describe('hostSamplesFor', () => {
     assert.equal(h!.cpuStealPct, 100);
   });
 });
+
+test('fleets made side by side with firstHost have the ids and host shapes of the one whole fleet, none twice', () => {
+  const whole = new SyntheticFleet({ hosts: 10, vmsPerHost: 2, seed: 3, stepMs: 1000 });
+  const parts = [0, 4, 7].map((firstHost, i, starts) => new SyntheticFleet({ hosts: (starts[i + 1] ?? 10) - firstHost, firstHost, vmsPerHost: 2, seed: 3 + i, stepMs: 1000 }));
+  assert.deepEqual(parts.flatMap((f) => f.hosts), whole.hosts);
+  const vmIds = parts.flatMap((f) => f.vms.map((v) => v.vmId));
+  assert.deepEqual(vmIds, whole.vms.map((v) => v.vmId));
+  assert.equal(new Set(vmIds).size, 20);
+  assert.deepEqual(parts[1]!.tick(0, 1_000).vms.map((v) => v.hostId), ['host-005', 'host-005', 'host-006', 'host-006', 'host-007', 'host-007']);
+});

@@ -7,6 +7,8 @@ export interface SyntheticFleetOptions {
   vmsPerHost: number;
   seed: number;
   stepMs: number;
+  /** Number of the first host, from 0 (default): fleets made side by side (one per producer) get distinct host and VM ids. */
+  firstHost?: number;
 }
 
 interface VmProfile {
@@ -48,7 +50,11 @@ export class SyntheticFleet implements FleetSource {
     const rand = seededRandom(opts.seed);
     this.rand = rand;
     this.stepMs = opts.stepMs;
-    this.hosts = Array.from({ length: opts.hosts }, (_, i) => ({ hostId: `host-${String(i + 1).padStart(3, '0')}`, ...HOST_SHAPES[i % HOST_SHAPES.length]! }));
+    const first = opts.firstHost ?? 0;
+    this.hosts = Array.from({ length: opts.hosts }, (_, k) => {
+      const i = first + k;
+      return { hostId: `host-${String(i + 1).padStart(3, '0')}`, ...HOST_SHAPES[i % HOST_SHAPES.length]! };
+    });
     this.vms = [];
     this.profiles = [];
     for (const host of this.hosts) {
