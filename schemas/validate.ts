@@ -32,8 +32,11 @@ function fail(field: string, why: string): never {
 }
 
 function finiteNonNegative(field: string, v: number): void {
+  // One comparison chain for the valid case (false for NaN, strings, ±Infinity, negatives):
+  // validation runs ~10 times a sample, and this was a third of its time with Number.isFinite first.
+  if (typeof v === 'number' && v >= 0 && v !== Infinity) return;
   if (!Number.isFinite(v)) fail(field, `must be a finite number, got ${v}`);
-  if (v < 0) fail(field, `must be >= 0, got ${v}`);
+  fail(field, `must be >= 0, got ${v}`);
 }
 
 function identifier(field: string, v: string): void {
@@ -51,7 +54,6 @@ function percent(field: string, v: number): void {
 }
 
 // Hoisted: validation runs once per sample on the worker's hot path.
-const RATE_FIELDS = ['diskReadBps', 'diskWriteBps', 'netRxBps', 'netTxBps'] as const;
 const ID_FORBIDDEN = /[\u0000-\u001f,\\"]/;
 
 function common(s: HostSample | VmSample, now: number, limits: ValidationLimits, capacity: number, capacityField: string): void {
@@ -69,10 +71,16 @@ function common(s: HostSample | VmSample, now: number, limits: ValidationLimits,
   atMost('memTotalBytes', s.memTotalBytes, limits.maxMemBytes, 'bytes');
   finiteNonNegative('memUsedBytes', s.memUsedBytes);
   if (s.memUsedBytes > s.memTotalBytes * limits.capacitySlack) fail('memUsedBytes', `(${s.memUsedBytes}) exceeds memTotalBytes (${s.memTotalBytes})`);
-  for (const f of RATE_FIELDS) {
-    finiteNonNegative(f, s[f]);
-    atMost(f, s[f], limits.maxRateBps, 'bytes/s');
-  }
+  // Written out, not a loop over the names: `s[name]` over two sample shapes was a slow keyed load.
+  rate('diskReadBps', s.diskReadBps, limits);
+  rate('diskWriteBps', s.diskWriteBps, limits);
+  rate('netRxBps', s.netRxBps, limits);
+  rate('netTxBps', s.netTxBps, limits);
+}
+
+function rate(field: 'diskReadBps' | 'diskWriteBps' | 'netRxBps' | 'netTxBps', v: number, limits: ValidationLimits): void {
+  finiteNonNegative(field, v);
+  atMost(field, v, limits.maxRateBps, 'bytes/s');
 }
 
 /** Checks a decoded sample's values; throws SampleError naming the first bad field. */
