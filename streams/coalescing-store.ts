@@ -35,8 +35,17 @@ export class CoalescingSampleStore<R extends EncodedRows = EncodedRows> implemen
     return this.inner.merge(parts);
   }
 
+  release(rows: R): void {
+    this.inner.release(rows);
+  }
+
   async write(samples: readonly Sample[]): Promise<void> {
-    return this.writeEncoded(this.encode(samples));
+    const rows = this.encode(samples);
+    try {
+      await this.writeEncoded(rows);
+    } finally {
+      this.release(rows);
+    }
   }
 
   writeEncoded(rows: R): Promise<void> {
@@ -59,11 +68,14 @@ export class CoalescingSampleStore<R extends EncodedRows = EncodedRows> implemen
       this.writeAlone(group[0]!);
       return;
     }
-    this.inner.writeEncoded(this.inner.merge(group.map((w) => w.rows))).then(
+    const merged = this.inner.merge(group.map((w) => w.rows));
+    this.inner.writeEncoded(merged).then(
       () => {
+        this.inner.release(merged);
         for (const w of group) w.resolve();
       },
       (err: unknown) => {
+        this.inner.release(merged);
         if (classifyStoreError(err).retriable) for (const w of group) w.reject(err);
         else for (const w of group) this.writeAlone(w);
       },

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { loadConfig, NovaError } from '../core/index.ts';
 import type { HostSample, Sample, VmSample } from '../schemas/index.ts';
-import { escapeIlpName, ilpLong, mergeChunks, SampleLineEncoder, type IlpChunk } from './ilp-lines.ts';
+import { ChunkMemory, escapeIlpName, ilpLong, mergeChunks, SampleLineEncoder, type IlpChunk } from './ilp-lines.ts';
 import { parseIlp } from '../test/support/ilp-parse.ts';
 import { sampleTableDdl } from './tables.ts';
 
@@ -169,7 +169,7 @@ test('mergeChunks: the batches of several callers as few requests per table as f
   const batches = [batch(0, 3), batch(100, 30), batch(200, 2)];
   const parts = batches.flatMap((b) => enc.encode(b));
   for (const maxBytes of [1_000, 4_000, 1 << 20]) {
-    const merged = mergeChunks(parts, maxBytes);
+    const merged = mergeChunks(parts, maxBytes, new ChunkMemory());
     const bytes = (table: string, chunks: readonly IlpChunk[]) => Buffer.concat(chunks.filter((c) => c.table === table).map((c) => c.body));
     for (const table of ['vm_samples', 'host_samples']) assert.deepEqual(bytes(table, merged), bytes(table, parts), `${table} rows in order at ${maxBytes}`);
     assert.equal(merged.reduce((n, c) => n + c.rows, 0), batches.flat().length);
@@ -181,5 +181,35 @@ test('mergeChunks: the batches of several callers as few requests per table as f
     if (maxBytes === 1 << 20) assert.deepEqual(merged.map((c) => c.table), ['vm_samples', 'host_samples']);
     assert.ok(merged.length <= parts.length);
   }
-  assert.deepEqual(mergeChunks([], 1_000), []);
+  assert.deepEqual(mergeChunks([], 1_000, new ChunkMemory()), []);
+});
+
+test('ChunkMemory: a body given back is handed out again; one given twice, or not from here, is not', () => {
+  const memory = new ChunkMemory(1 << 20);
+  const a = memory.take(100_000);
+  assert.equal(a.length, 100_000);
+  assert.equal(a.buffer.byteLength, 128 << 10, 'a power-of-two block');
+  memory.give(a);
+  memory.give(a);
+  memory.give(Buffer.alloc(128 << 10));
+  const b = memory.take(70_000);
+  const c = memory.take(70_000);
+  assert.equal(b.buffer, a.buffer, 'the block was reused');
+  assert.notEqual(c.buffer, a.buffer, 'a second give of the same body did not put it back twice');
+  // Beyond maxPooledBytes blocks are left to the garbage collector.
+  const big = [memory.take(600_000), memory.take(600_000)];
+  for (const x of big) memory.give(x);
+  assert.equal(memory.take(600_000).buffer, big[0]!.buffer);
+  assert.notEqual(memory.take(600_000).buffer, big[1]!.buffer);
+});
+
+test('encode and merge write their bodies into the encoder\'s memory; merged bodies never share a caller\'s block', () => {
+  const memory = new ChunkMemory();
+  const enc = new SampleLineEncoder('vm_samples', 'host_samples', 1 << 20, memory);
+  const one = enc.encode([{ kind: 'vm', sample: vm() }]);
+  const merged = mergeChunks(one, 1 << 20, memory);
+  assert.deepEqual(merged[0]!.body, one[0]!.body);
+  assert.notEqual(merged[0]!.body.buffer, one[0]!.body.buffer);
+  memory.give(one[0]!.body);
+  assert.equal(enc.encode([{ kind: 'vm', sample: vm({ vmId: 'v2' }) }])[0]!.body.buffer, one[0]!.body.buffer);
 });

@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import { NovaError, questdbTable, type Config } from '../core/index.ts';
 import type { Sample } from '../schemas/index.ts';
-import { ILP_PRECISION, mergeChunks, SampleLineEncoder, type IlpChunk } from './ilp-lines.ts';
+import { ChunkMemory, ILP_PRECISION, mergeChunks, SampleLineEncoder, type IlpChunk } from './ilp-lines.ts';
 import { classifyStoreError } from './store-retry.ts';
 import { SAMPLE_TABLES } from './tables.ts';
 
@@ -28,7 +28,9 @@ export interface SampleStore<R extends EncodedRows = EncodedRows> {
   merge(parts: readonly R[]): R;
   /** Writes encoded rows; the same rows can be written again after a failure. */
   writeEncoded(rows: R): Promise<void>;
-  /** `writeEncoded(encode(samples))`. */
+  /** The rows will not be written again and no write of them is in flight: the store may reuse their memory. */
+  release(rows: R): void;
+  /** `writeEncoded(encode(samples))`, then `release`. */
   write(samples: readonly Sample[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -86,6 +88,8 @@ export interface IlpRows extends EncodedRows {
 
 export class QuestDbSampleStore implements SampleStore<IlpRows> {
   private readonly encoder: SampleLineEncoder;
+  // Request bodies are written into reused memory (see ChunkMemory) and given back by `release`.
+  private readonly memory = new ChunkMemory();
   private readonly url: string;
   private readonly where: string;
   private readonly opts: Required<QuestDbSampleStoreOptions>;
@@ -96,7 +100,7 @@ export class QuestDbSampleStore implements SampleStore<IlpRows> {
 
   constructor(config: Config, opts: QuestDbSampleStoreOptions = {}) {
     this.opts = { ...DEFAULTS, ...opts };
-    this.encoder = new SampleLineEncoder(questdbTable(config, SAMPLE_TABLES.vm), questdbTable(config, SAMPLE_TABLES.host), this.opts.maxRequestBytes);
+    this.encoder = new SampleLineEncoder(questdbTable(config, SAMPLE_TABLES.vm), questdbTable(config, SAMPLE_TABLES.host), this.opts.maxRequestBytes, this.memory);
     const host = config.questdb.host.includes(':') ? `[${config.questdb.host}]` : config.questdb.host;
     this.where = `${host}:${config.questdb.httpPort}`;
     this.url = `http://${this.where}/write?precision=${ILP_PRECISION}`;
@@ -109,12 +113,21 @@ export class QuestDbSampleStore implements SampleStore<IlpRows> {
   merge(parts: readonly IlpRows[]): IlpRows {
     let rows = 0;
     for (const p of parts) rows += p.rows;
-    return { rows, chunks: mergeChunks(parts.flatMap((p) => p.chunks), this.opts.maxRequestBytes) };
+    return { rows, chunks: mergeChunks(parts.flatMap((p) => p.chunks), this.opts.maxRequestBytes, this.memory) };
+  }
+
+  release({ chunks }: IlpRows): void {
+    for (const c of chunks) this.memory.give(c.body);
   }
 
   async write(samples: readonly Sample[]): Promise<void> {
     // async: a sample the store cannot take rejects the write, as any other failure does.
-    return this.writeEncoded(this.encode(samples));
+    const rows = this.encode(samples);
+    try {
+      await this.writeEncoded(rows);
+    } finally {
+      this.release(rows);
+    }
   }
 
   async writeEncoded({ chunks }: IlpRows): Promise<void> {

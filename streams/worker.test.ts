@@ -354,6 +354,7 @@ describe('SampleWorker memory', () => {
         writing();
         return new Promise<void>((r) => (release = r));
       },
+      release: () => undefined,
       write: async () => undefined,
       close: async () => undefined,
     };
@@ -373,6 +374,30 @@ describe('SampleWorker memory', () => {
     release();
     await handled;
     assert.equal(worker.stats.stored, 50);
+  });
+
+  test('each batch\'s encoded rows are released once, after its last write attempt ended (retries included)', async () => {
+    const events: string[] = [];
+    class ReleasingStore extends MemoryStore {
+      override async writeEncoded(rows: SampleList): Promise<void> {
+        events.push('write');
+        try {
+          await super.writeEncoded(rows);
+        } finally {
+          events.push('written');
+        }
+      }
+      override release(): void {
+        events.push('release');
+      }
+    }
+    const store = new ReleasingStore();
+    store.failures = [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' })];
+    const { consumer } = await started({ store, retry: { baseMs: 5, maxMs: 10 } });
+    await consumer.deliver(mixedBatch().batch);
+    assert.deepEqual(events, ['write', 'written', 'write', 'written', 'release']);
+    await consumer.deliver({ topic: TOPICS.vmSamples, partition: 1, messages: [incoming(9, encodeVmSample(vm({ vmId: 'vm-r' })))] });
+    assert.deepEqual(events.slice(5), ['write', 'written', 'release']);
   });
 });
 

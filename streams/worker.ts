@@ -172,14 +172,19 @@ export class SampleWorker {
     const endBatch = this.metrics.batchSeconds.startTimer();
     const beat = keepAlive(heartbeat, this.deps.heartbeatEveryMs ?? 1_000, this.deps.log);
     this.metrics.samplesIn.inc({ topic: batch.topic }, batch.messages.length);
+    let rows: EncodedRows | undefined;
+    let stored: Promise<void> | undefined;
     try {
       // The decoded samples live only until they are encoded and scored, not while the batch
       // waits on the store (see SampleStore); `vms` is cleared once scored, because a variable
       // still in scope may stay reachable through the suspended async frame.
-      let { rows, vms, count, rejects } = this.prepare(batch);
+      let vms: VmSample[] | undefined;
+      let count: number;
+      let rejects: DecodedBatch['rejects'];
+      ({ rows, vms, count, rejects } = this.prepare(batch));
       // Store first: it is idempotent, so a failed DLQ send that re-delivers the batch costs
       // nothing there, while the DLQ (not idempotent) only sees rejects once the rows are safe.
-      const stored = this.storeUntilDone(rows, batch, beat);
+      stored = this.storeUntilDone(rows, batch, beat);
       // Awaited below; a failure before then must not count as an unhandled rejection meanwhile.
       stored.catch(() => undefined);
       const anomalies = this.deps.anomalies;
@@ -210,6 +215,14 @@ export class SampleWorker {
       }
       if (rejects.length > 0) this.deps.log.debug({ topic: batch.topic, partition: batch.partition, dead: rejects.length }, 'dead-lettered samples');
     } finally {
+      // The rows' memory goes back to the store once no write of them can be in flight (a
+      // failure above may leave the write running).
+      if (rows) {
+        const done = rows;
+        const release = () => this.deps.store.release(done);
+        if (stored) stored.then(release, release);
+        else release();
+      }
       beat.stop();
       // A batch given up while paused is re-delivered by Kafka: that needs fetching again.
       this.resumeFetching('batch handed back to Kafka');

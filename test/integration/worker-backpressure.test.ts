@@ -52,8 +52,17 @@ class ObservedStore implements SampleStore<ObservedRows> {
     return { rows: parts.reduce((n, p) => n + p.rows, 0), keys: parts.flatMap((p) => p.keys), inner: this.inner.merge(parts.map((p) => p.inner)) };
   }
 
+  release(rows: ObservedRows): void {
+    this.inner.release(rows.inner);
+  }
+
   async write(samples: readonly Sample[]): Promise<void> {
-    return this.writeEncoded(this.encode(samples));
+    const rows = this.encode(samples);
+    try {
+      await this.writeEncoded(rows);
+    } finally {
+      this.release(rows);
+    }
   }
 
   async writeEncoded(rows: ObservedRows): Promise<void> {

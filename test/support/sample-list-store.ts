@@ -21,10 +21,17 @@ export abstract class SampleListStore implements SampleStore<SampleList> {
   }
 
   async write(samples: readonly Sample[]): Promise<void> {
-    return this.writeEncoded(this.encode(samples));
+    const rows = this.encode(samples);
+    try {
+      await this.writeEncoded(rows);
+    } finally {
+      this.release();
+    }
   }
 
   abstract writeEncoded(rows: SampleList): Promise<void>;
+
+  release(): void {}
 
   async close(): Promise<void> {}
 }
