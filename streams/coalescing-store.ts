@@ -1,5 +1,5 @@
 import type { Sample } from '../schemas/index.ts';
-import type { EncodedRows, SampleStore } from './sample-store.ts';
+import { writeSamples, type EncodedRows, type SampleStore } from './sample-store.ts';
 import { classifyStoreError } from './store-retry.ts';
 
 interface PendingWrite<R> {
@@ -39,13 +39,8 @@ export class CoalescingSampleStore<R extends EncodedRows = EncodedRows> implemen
     this.inner.release(rows);
   }
 
-  async write(samples: readonly Sample[]): Promise<void> {
-    const rows = this.encode(samples);
-    try {
-      await this.writeEncoded(rows);
-    } finally {
-      this.release(rows);
-    }
+  write(samples: readonly Sample[]): Promise<void> {
+    return writeSamples(this, samples);
   }
 
   writeEncoded(rows: R): Promise<void> {

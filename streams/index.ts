@@ -7,7 +7,7 @@ export type { BatchDecoder, DecodedBatch } from './decoder.ts';
 export { AvroSampleDecoder } from './avro-decoder.ts';
 export { WorkerMetrics, serveMetrics, type MetricsServer, type DetectorState } from './metrics.ts';
 export { classifyStoreError, backoffMs, type StoreFailure } from './store-retry.ts';
-export { QuestDbSampleStore, type EncodedRows, type IlpRows, type SampleStore } from './sample-store.ts';
+export { QuestDbSampleStore, writeSamples, type EncodedRows, type IlpRows, type SampleStore } from './sample-store.ts';
 export { CoalescingSampleStore } from './coalescing-store.ts';
 export { SampleWorker, type WorkerStats, type SampleWorkerDeps } from './worker.ts';
 export { DLQ_HEADERS, deadLetter, type Rejection } from './dead-letter.ts';

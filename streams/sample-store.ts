@@ -35,6 +35,16 @@ export interface SampleStore<R extends EncodedRows = EncodedRows> {
   close(): Promise<void>;
 }
 
+/** What every SampleStore's `write` does: encode, write, and release the rows once the write settled. A sample the store cannot encode rejects the promise. */
+export async function writeSamples<R extends EncodedRows>(store: SampleStore<R>, samples: readonly Sample[]): Promise<void> {
+  const rows = store.encode(samples);
+  try {
+    await store.writeEncoded(rows);
+  } finally {
+    store.release(rows);
+  }
+}
+
 /** Tuning of QuestDbSampleStore; the defaults suit the worker's batches. */
 export interface QuestDbSampleStoreOptions {
   /** Largest request body, bytes (default 8 MiB); bigger batches go as several requests. */
@@ -120,14 +130,8 @@ export class QuestDbSampleStore implements SampleStore<IlpRows> {
     for (const c of chunks) this.memory.give(c.body);
   }
 
-  async write(samples: readonly Sample[]): Promise<void> {
-    // async: a sample the store cannot take rejects the write, as any other failure does.
-    const rows = this.encode(samples);
-    try {
-      await this.writeEncoded(rows);
-    } finally {
-      this.release(rows);
-    }
+  write(samples: readonly Sample[]): Promise<void> {
+    return writeSamples(this, samples);
   }
 
   async writeEncoded({ chunks }: IlpRows): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Sample } from '../../schemas/index.ts';
-import type { EncodedRows, SampleStore } from '../../streams/index.ts';
+import { writeSamples, type EncodedRows, type SampleStore } from '../../streams/index.ts';
 
 /** A test store's encoded rows: a copy of the samples themselves. */
 export interface SampleList extends EncodedRows {
@@ -20,13 +20,8 @@ export abstract class SampleListStore implements SampleStore<SampleList> {
     return { rows: samples.length, samples };
   }
 
-  async write(samples: readonly Sample[]): Promise<void> {
-    const rows = this.encode(samples);
-    try {
-      await this.writeEncoded(rows);
-    } finally {
-      this.release();
-    }
+  write(samples: readonly Sample[]): Promise<void> {
+    return writeSamples(this, samples);
   }
 
   abstract writeEncoded(rows: SampleList): Promise<void>;
