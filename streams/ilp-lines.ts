@@ -36,11 +36,8 @@ export function ilpLong(v: number, column: string): string {
   return Number.isSafeInteger(v) ? `${v}i` : `${BigInt(v)}i`;
 }
 
-function ilpTimestamp(ts: number): string {
-  if (!Number.isSafeInteger(ts)) {
-    throw new NovaError('STORE_SAMPLE_INVALID', `ts must be an integer number of ms since the epoch, got ${ts}; the sample should have been rejected by validation (schemas/validate.ts)`, { details: { value: ts } });
-  }
-  return String(ts);
+function invalidTimestamp(ts: number): NovaError {
+  return new NovaError('STORE_SAMPLE_INVALID', `ts must be an integer number of ms since the epoch, got ${ts}; the sample should have been rejected by validation (schemas/validate.ts)`, { details: { value: ts } });
 }
 
 /**
@@ -168,14 +165,8 @@ class TableWriter {
 
   /** A symbol value: as is when plain printable ASCII (nearly every id), else escaped, in UTF-8. */
   symbol(value: string): void {
-    if (PLAIN.test(value)) {
-      const buf = this.buf;
-      let at = this.at;
-      for (let i = 0; i < value.length; i++) buf[at++] = value.charCodeAt(i);
-      this.at = at;
-    } else {
-      this.at += this.buf.write(escapeIlpName(value), this.at, 'utf8');
-    }
+    if (PLAIN.test(value)) this.ascii(value);
+    else this.at += this.buf.write(escapeIlpName(value), this.at, 'utf8');
   }
 
   /** A DOUBLE's 8 bytes (IEEE 754, little-endian), after its column's `doubleColumn` bytes: exact, and nothing to format or parse. */
@@ -189,20 +180,28 @@ class TableWriter {
 
   /** A LONG after `name=`: its digits and `i`. */
   long(v: number, column: string): void {
-    if (Number.isSafeInteger(v)) this.digits(v);
-    else this.ascii(ilpLong(v, column).slice(0, -1)); // refuses what is not a LONG; exact past 2^53
-    this.buf[this.at++] = LONG_SUFFIX;
+    if (Number.isSafeInteger(v)) {
+      this.digits(v);
+      this.buf[this.at++] = LONG_SUFFIX;
+    } else {
+      this.ascii(ilpLong(v, column)); // refuses what is not a LONG; exact past 2^53
+    }
   }
 
   /** The designated timestamp (after a space) and the row's newline. */
   timestamp(ts: number): void {
+    if (!Number.isSafeInteger(ts)) throw invalidTimestamp(ts);
     this.buf[this.at++] = SPACE;
-    this.digits(Number.isSafeInteger(ts) ? ts : Number(ilpTimestamp(ts)));
+    this.digits(ts);
     this.buf[this.at++] = NEWLINE;
   }
 
+  /** A string of single-byte characters, byte by byte. */
   private ascii(s: string): void {
-    for (let i = 0; i < s.length; i++) this.buf[this.at++] = s.charCodeAt(i);
+    const buf = this.buf;
+    let at = this.at;
+    for (let i = 0; i < s.length; i++) buf[at++] = s.charCodeAt(i);
+    this.at = at;
   }
 
   /**

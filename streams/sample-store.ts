@@ -64,6 +64,11 @@ const DEFAULTS: Required<QuestDbSampleStoreOptions> = {
   minThroughputBps: 100 << 10,
 };
 
+/** QuestDbSampleStore's encoded rows: one ILP request body per chunk. */
+export interface IlpRows extends EncodedRows {
+  readonly chunks: readonly IlpChunk[];
+}
+
 /**
  * SampleStore over QuestDB's ILP/HTTP endpoint (`POST /write`), into WAL tables with dedup keys.
  *
@@ -91,11 +96,6 @@ const DEFAULTS: Required<QuestDbSampleStoreOptions> = {
  * helps (unreachable, timeout, 5xx, 429, 408: yes; any other 4xx or an unencodable sample:
  * no), and the caller's policy decides (the worker's storeUntilDone, streams/store-retry.ts).
  */
-/** QuestDbSampleStore's encoded rows: one ILP request body per chunk. */
-export interface IlpRows extends EncodedRows {
-  readonly chunks: readonly IlpChunk[];
-}
-
 export class QuestDbSampleStore implements SampleStore<IlpRows> {
   private readonly encoder: SampleLineEncoder;
   // Request bodies are written into reused memory (see ChunkMemory) and given back by `release`.
