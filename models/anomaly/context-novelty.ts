@@ -17,6 +17,9 @@ export const CONTEXT_NOVELTY_DEFAULTS: Readonly<ContextNoveltyOptions> = Object.
 /** The range is learned from at most this many first samples (bounds the calibration buffer to 3 KB). */
 export const MAX_CALIBRATION_SAMPLES = 750;
 
+/** Calibration values the buffer holds at first; it doubles as they arrive (see `calibrationRoomFor`). */
+export const FIRST_CALIBRATION_ROOM = 32;
+
 /** Bits of the memory of seen contexts (all grids share it): 1 KB. */
 export const CONTEXT_MEMORY_BITS = 1 << 13;
 // Levels beyond the calibration range stay distinct (a drift to a new level is novel each time
@@ -41,7 +44,7 @@ export class ContextNovelty {
   private readonly opts: Readonly<ContextNoveltyOptions>;
   private readonly calibrationSamples: number;
   // The first values, kept until the range is fixed; allocated on the first update (a detector
-  // that is created but never fed holds none) and released once the range is fixed.
+  // that is created but never fed holds none), grown as they arrive, released once the range is fixed.
   private calibration: Float32Array | undefined;
   private calibrated = false;
   private readonly f64: Float64Array;
@@ -89,17 +92,35 @@ export class ContextNovelty {
   /** Feeds one value; returns its novelty in [0, 1] (0 while calibrating). */
   update(x: number): number {
     if (!this.calibrated) {
-      const values = (this.calibration ??= pooledFloat32(this.calibrationSamples));
       const i = this.f64[this.at + CALIBRATED]!;
+      const values = this.calibrationRoomFor(i);
       values[i] = x;
       this.f64[this.at + CALIBRATED] = i + 1;
-      if (i + 1 < values.length) return 0;
+      if (i + 1 < this.calibrationSamples) return 0;
       this.calibrate(values);
       this.calibration = undefined;
       this.calibrated = true;
       return 0;
     }
     return this.observe(x, true);
+  }
+
+  /**
+   * The calibration buffer with room for sample `i`: it starts at FIRST_CALIBRATION_ROOM values
+   * and doubles up to `calibrationSamples`. Why not the whole buffer at once: a worker meets
+   * 100k VMs at once after a start or a rebalance, and 3 KB per series allocated (and zeroed by
+   * the kernel) up front was ~40 % of a new series' memory and of the cost of building it,
+   * for samples that arrive one interval apart over the next hours. The values kept, and so
+   * the range and the contexts replayed, are the same.
+   */
+  private calibrationRoomFor(i: number): Float32Array {
+    const held = this.calibration;
+    if (held && i < held.length) return held;
+    const room = Math.min(this.calibrationSamples, held ? held.length * 2 : FIRST_CALIBRATION_ROOM);
+    const grown = pooledFloat32(room);
+    if (held) grown.set(held);
+    this.calibration = grown;
+    return grown;
   }
 
   /** The novelty `update(x)` would return, without remembering x (for late samples). */

@@ -48,16 +48,20 @@ class ChunkPool {
   }
 }
 
-// Separate pools: short-lived buffers must not pin the chunks of long-lived slabs.
+// Separate pools: short-lived buffers must not pin the chunks of long-lived slabs, and a
+// short-lived buffer of one size must not pin a chunk of buffers of another size (a growing
+// calibration buffer leaves its smaller copies behind: their chunk goes when all of them have).
 const slabs = new ChunkPool(16);
-const transient = new ChunkPool(16);
+const transientBySize = new Map<number, ChunkPool>();
 
 /**
  * A zeroed Float32Array of `length` from a shared chunk, for state a detector frees later
  * (the sequence memory's calibration samples); see ChunkPool for why not `new Float32Array`.
  */
 export function pooledFloat32(length: number): Float32Array {
-  const { buffer, at } = transient.cut(length * 4);
+  let pool = transientBySize.get(length);
+  if (!pool) transientBySize.set(length, (pool = new ChunkPool(16)));
+  const { buffer, at } = pool.cut(length * 4);
   return new Float32Array(buffer, at, length);
 }
 
