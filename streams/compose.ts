@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { createIlpSender, topicsFor, type Config, type Logger, type MessageBus } from '../core/index.ts';
+import { createIlpSender, NovaError, topicsFor, type Config, type Logger, type MessageBus } from '../core/index.ts';
 import { createSeriesDetector } from '../models/index.ts';
 import { AnomalySink } from './anomaly-sink.ts';
 import { AnomalyStage } from './anomaly-stage.ts';
@@ -26,8 +26,15 @@ export async function createSampleWorker(
   opts: { groupId?: string; anomalies?: boolean; decoders?: Record<string, BatchDecoder>; processMetrics?: boolean } = {},
 ): Promise<SampleWorker> {
   const topics = topicsFor(config);
+  const questdb = new QuestDbSampleStore(config);
+  // A QuestDB that cannot take our rows stops the worker here, with its version named, rather
+  // than refusing every batch; one that is down now is waited for by the writes, as ever.
+  await questdb.checkServer().catch((err: unknown) => {
+    if (!(err instanceof NovaError) || !err.retriable) throw err;
+    log.warn({ code: err.code, err: err.message }, 'QuestDB not reachable at start; its version is checked before the first write');
+  });
   // The batches of all partitions are handled side by side: one QuestDB transaction for all of them.
-  const store = new CoalescingSampleStore(new QuestDbSampleStore(config));
+  const store = new CoalescingSampleStore(questdb);
   let anomalies: ConstructorParameters<typeof SampleWorker>[0]['anomalies'];
   if (opts.anomalies ?? true) {
     const stage = new AnomalyStage(() => createSeriesDetector({ probationSamples: config.anomaly.probationSamples, minChange: config.anomaly.minChange }), {

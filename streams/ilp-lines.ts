@@ -56,6 +56,9 @@ const NEWLINE = 0x0a;
 const SPACE = 0x20;
 const MINUS = 0x2d;
 const LONG_SUFFIX = 0x69; // 'i'
+/** The ILP protocol version the encoder writes (binary DOUBLEs): QuestDB 9.0 and later; QuestDbSampleStore checks the server takes it. */
+export const ILP_PROTOCOL_VERSION = 2;
+
 /** ILP protocol version 2's type byte for a binary DOUBLE: `name==` + 16 + 8 bytes little-endian. */
 const BINARY_DOUBLE = 16;
 // Bytes a row needs besides its ids: column names and separators (< 200), 9 values of at most

@@ -7,13 +7,23 @@ import { classifyStoreError } from './store-retry.ts';
 import { QuestDbSampleStore } from './sample-store.ts';
 import { parseIlp } from '../test/support/ilp-parse.ts';
 
-// A stand-in HTTP server for the answers real QuestDB will not give on demand (503, a stall);
-// writes into the real QuestDB are tested in test/integration/sample-store.test.ts.
-async function withServer(handle: (req: IncomingMessage, body: Buffer, res: ServerResponse) => void, fn: (port: number) => Promise<void>): Promise<void> {
+// What QuestDB 9.3.2 (the stack's) answers to GET /settings, verbatim; 8.x has no line.proto.support.versions.
+const QUESTDB_9_SETTINGS = '{"config":{"release.type":"OSS","release.version":"9.3.2","http.settings.readonly":false,"accepting.writes":["http", "tcp", "pgwire"],"line.proto.support.versions":[1,2,3],"ilp.proto.transports":["tcp", "http"],"posthog.enabled":false,"posthog.api.key":null,"cairo.max.file.name.length":127},"preferences.version":0,"preferences":{}}';
+const QUESTDB_8_SETTINGS = '{"config":{"release.type":"OSS","release.version":"8.2.3","acl.enabled":false,"posthog.enabled":false,"posthog.api.key":null},"preferences.version":0,"preferences":{}}';
+
+// A stand-in HTTP server for the answers real QuestDB will not give on demand (503, a stall, an
+// older release's settings); writes into the real QuestDB are tested in
+// test/integration/sample-store.test.ts. GET /settings is answered as QuestDB 9.3.2 does unless
+// `settings` says otherwise; `handle` sees every other request.
+async function withServer(
+  handle: (req: IncomingMessage, body: Buffer, res: ServerResponse) => void,
+  fn: (port: number) => Promise<void>,
+  settings: (res: ServerResponse) => void = (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(QUESTDB_9_SETTINGS),
+): Promise<void> {
   const server = createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
-    req.on('end', () => handle(req, Buffer.concat(parts), res));
+    req.on('end', () => (req.method === 'GET' && req.url === '/settings' ? settings(res) : handle(req, Buffer.concat(parts), res)));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
@@ -106,4 +116,63 @@ test('a closed store refuses writes', async () => {
     await store.close();
     assert.equal(((await failure(store.write(vms(1)))) as NovaError).code, 'STORE_CLOSED');
   });
+});
+
+test('a QuestDB older than 9.0 (no ILP protocol version 2) is named and refused before any row is sent: STORE_QUESTDB_UNSUPPORTED, not retriable', async () => {
+  for (const [label, settings, said] of [
+    ['8.2.3 settings', (res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end(QUESTDB_8_SETTINGS), /QuestDB 8\.2\.3 at 127\.0\.0\.1:\d+ takes ILP protocol version\(s\) 1,/],
+    ['no /settings', (res: ServerResponse) => res.writeHead(404).end('Not Found'), /answered HTTP 404 to \/settings/],
+    ['not JSON', (res: ServerResponse) => res.writeHead(200).end('<html>'), /does not name its version/],
+  ] as const) {
+    let writes = 0;
+    await withServer((_req, _body, res) => {
+      writes++;
+      res.writeHead(204).end();
+    }, async (port) => {
+      const store = new QuestDbSampleStore(configFor(port));
+      const err = await failure(store.write(vms(3)));
+      assert.ok(err instanceof NovaError, label);
+      assert.equal(err.code, 'STORE_QUESTDB_UNSUPPORTED', label);
+      assert.equal(err.retriable, false, label);
+      assert.match(err.message, said, label);
+      assert.match(err.message, /QuestDB 9\.0 or later/, label);
+      assert.deepEqual(classifyStoreError(err), { code: 'STORE_QUESTDB_UNSUPPORTED', retriable: false, message: err.message }, label);
+      await store.close();
+    }, settings);
+    assert.equal(writes, 0, `${label}: no row was sent`);
+  }
+});
+
+test('the server is asked once while it answers; settings it cannot give now (503, down) are asked for again before the next write', async () => {
+  let asked = 0;
+  let busy = true;
+  let writes = 0;
+  await withServer((_req, _body, res) => {
+    writes++;
+    res.writeHead(204).end();
+  }, async (port) => {
+    const store = new QuestDbSampleStore(configFor(port));
+    const err = await failure(store.write(vms(2)));
+    assert.ok(err instanceof NovaError);
+    assert.equal(err.code, 'STORE_HTTP_503');
+    assert.equal(err.retriable, true);
+    assert.equal(writes, 0);
+    busy = false;
+    await store.write(vms(2));
+    await store.write(vms(2));
+    await store.checkServer();
+    assert.equal(asked, 2, 'asked again after the 503, then once');
+    assert.equal(writes, 2);
+    await store.close();
+  }, (res) => {
+    asked++;
+    if (busy) res.writeHead(503).end();
+    else res.writeHead(200, { 'content-type': 'application/json' }).end(QUESTDB_9_SETTINGS);
+  });
+  const down = new QuestDbSampleStore(configFor(1));
+  const err = await failure(down.checkServer());
+  assert.ok(err instanceof NovaError);
+  assert.match(err.code, /^STORE_UNREACHABLE/);
+  assert.equal(err.retriable, true);
+  await down.close();
 });

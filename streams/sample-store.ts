@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import { NovaError, questdbTable, type Config } from '../core/index.ts';
 import type { Sample } from '../schemas/index.ts';
-import { ChunkMemory, ILP_PRECISION, mergeChunks, SampleLineEncoder, type IlpChunk } from './ilp-lines.ts';
+import { ChunkMemory, ILP_PRECISION, ILP_PROTOCOL_VERSION, mergeChunks, SampleLineEncoder, type IlpChunk } from './ilp-lines.ts';
 import { classifyStoreError } from './store-retry.ts';
 import { SAMPLE_TABLES } from './tables.ts';
 
@@ -107,6 +107,8 @@ export class QuestDbSampleStore implements SampleStore<IlpRows> {
   // string body into a web stream, and the worker's profile put ~13 % of its CPU there.
   private readonly agent = new Agent({ keepAlive: true });
   private closed = false;
+  // Settles once QuestDB was seen to accept ILP protocol version 2; cleared when it could not be asked.
+  private serverChecked: Promise<void> | undefined;
 
   constructor(config: Config, opts: QuestDbSampleStoreOptions = {}) {
     this.opts = { ...DEFAULTS, ...opts };
@@ -134,9 +136,65 @@ export class QuestDbSampleStore implements SampleStore<IlpRows> {
     return writeSamples(this, samples);
   }
 
+  /**
+   * Checks once that the server takes what this store writes: ILP protocol version 2 (binary
+   * DOUBLEs), i.e. QuestDB 9.0 or later, read from `line.proto.support.versions` in its
+   * /settings. An older QuestDB would refuse every row (or, worse, read the bytes as text), so
+   * it is named with its version instead: STORE_QUESTDB_UNSUPPORTED, not retriable. A server
+   * that cannot be asked now (down, slow) is not judged: the error is retriable and the next
+   * write asks again. Every write waits for the answer; the worker also asks at start.
+   */
+  checkServer(): Promise<void> {
+    this.serverChecked ??= this.askServer().catch((err: unknown) => {
+      this.serverChecked = undefined;
+      throw err;
+    });
+    return this.serverChecked;
+  }
+
+  private async askServer(): Promise<void> {
+    const url = `http://${this.where}/settings`;
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(url, { agent: this.agent }, (res) => {
+        const parts: Buffer[] = [];
+        let size = 0;
+        res.on('data', (d: Buffer) => {
+          // The settings are a few hundred bytes: anything past 1 MiB is not QuestDB answering.
+          if ((size += d.length) <= 1 << 20) parts.push(d);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.setTimeout(this.opts.requestTimeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${this.opts.requestTimeoutMs} ms`), { name: 'TimeoutError' })));
+      req.on('error', reject);
+      req.end();
+    }).catch((cause: unknown) => {
+      throw this.transportError(cause, 'settings', this.opts.requestTimeoutMs);
+    });
+    if (status >= 500 || status === 429 || status === 408) {
+      throw new NovaError(`STORE_HTTP_${status}`, `QuestDB at ${this.where} could not answer ${url} now (HTTP ${status}); asked again before the next write`, { retriable: true });
+    }
+    let settings: { config?: Record<string, unknown> } | undefined;
+    try {
+      settings = status === 200 ? (JSON.parse(text) as typeof settings) : undefined;
+    } catch {
+      settings = undefined;
+    }
+    const config = settings?.config ?? {};
+    const versions = Array.isArray(config['line.proto.support.versions']) ? (config['line.proto.support.versions'] as unknown[]) : [1];
+    if (versions.includes(ILP_PROTOCOL_VERSION)) return;
+    const release = typeof config['release.version'] === 'string' ? `QuestDB ${config['release.version']}` : status === 200 ? 'a QuestDB that does not name its version' : `a server that answered HTTP ${status} to /settings (QuestDB older than 7.4, or not QuestDB)`;
+    throw new NovaError(
+      'STORE_QUESTDB_UNSUPPORTED',
+      `${release} at ${this.where} takes ILP protocol version(s) ${versions.join(', ')}, and the worker writes version ${ILP_PROTOCOL_VERSION} (binary DOUBLEs), which needs QuestDB 9.0 or later: upgrade QuestDB (the stack and docker-compose.yml run 9.3.2) or point QUESTDB_HOST / QUESTDB_HTTP_PORT at one`,
+      { retriable: false, details: { versions, status } },
+    );
+  }
+
   async writeEncoded({ chunks }: IlpRows): Promise<void> {
     if (this.closed) throw new NovaError('STORE_CLOSED', 'the QuestDB sample store was closed; create a new one to write');
     if (chunks.length === 0) return;
+    await this.checkServer();
     let next = 0;
     let failing = false;
     const lane = async (): Promise<void> => {
@@ -190,10 +248,12 @@ export class QuestDbSampleStore implements SampleStore<IlpRows> {
     throw this.httpError(status, text, chunk);
   }
 
-  private transportError(cause: unknown, chunk: IlpChunk, timeoutMs: number): NovaError {
-    const details = { table: chunk.table, rows: chunk.rows, bytes: chunk.body.length };
+  /** `asked`: what was asked of QuestDB, for the message (a chunk's write, or its settings). */
+  private transportError(cause: unknown, asked: IlpChunk | 'settings', timeoutMs: number): NovaError {
+    const details = asked === 'settings' ? { asked } : { table: asked.table, rows: asked.rows, bytes: asked.body.length };
     if ((cause as Error)?.name === 'TimeoutError') {
-      return new NovaError('STORE_TIMEOUT', `QuestDB at ${this.where} did not answer a write of ${chunk.rows} rows to ${chunk.table} within ${timeoutMs} ms; it may be overloaded or stalled (see its log)`, { retriable: true, cause, details });
+      const what = asked === 'settings' ? 'a request for its /settings' : `a write of ${asked.rows} rows to ${asked.table}`;
+      return new NovaError('STORE_TIMEOUT', `QuestDB at ${this.where} did not answer ${what} within ${timeoutMs} ms; it may be overloaded or stalled (see its log)`, { retriable: true, cause, details });
     }
     // No HTTP answer came back: the server is down, unreachable or dropped the connection.
     const failure = classifyStoreError(cause);

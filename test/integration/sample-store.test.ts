@@ -193,6 +193,12 @@ describe('QuestDbSampleStore: failures', () => {
     }
   });
 
+  it('the real QuestDB says it takes ILP protocol version 2 (what the store writes): checkServer resolves', async () => {
+    const store = new QuestDbSampleStore(isolatedConfig());
+    await store.checkServer();
+    await store.close();
+  });
+
   it('QuestDB unreachable (a closed port): a retriable NovaError the worker retries', async () => {
     // A port that was just free: nothing listens on it.
     const port = await new Promise<number>((resolve) => {
