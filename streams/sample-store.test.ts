@@ -118,51 +118,53 @@ test('a closed store refuses writes', async () => {
   });
 });
 
+// A write handler that answers 204 and counts the writes.
+const acceptWrites = (writes: { n: number }) => (_req: IncomingMessage, _body: Buffer, res: ServerResponse) => {
+  writes.n++;
+  res.writeHead(204).end();
+};
+
+function expectStoreError(err: unknown, code: string | RegExp, retriable: boolean): NovaError {
+  assert.ok(err instanceof NovaError, `a NovaError: ${String(err)}`);
+  if (typeof code === 'string') assert.equal(err.code, code);
+  else assert.match(err.code, code);
+  assert.equal(err.retriable, retriable);
+  assert.deepEqual(classifyStoreError(err), { code: err.code, retriable, message: err.message });
+  return err;
+}
+
 test('a QuestDB older than 9.0 (no ILP protocol version 2) is named and refused before any row is sent: STORE_QUESTDB_UNSUPPORTED, not retriable', async () => {
   for (const [label, settings, said] of [
     ['8.2.3 settings', (res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end(QUESTDB_8_SETTINGS), /QuestDB 8\.2\.3 at 127\.0\.0\.1:\d+ takes ILP protocol version\(s\) 1,/],
     ['no /settings', (res: ServerResponse) => res.writeHead(404).end('Not Found'), /answered HTTP 404 to \/settings/],
     ['not JSON', (res: ServerResponse) => res.writeHead(200).end('<html>'), /does not name its version/],
   ] as const) {
-    let writes = 0;
-    await withServer((_req, _body, res) => {
-      writes++;
-      res.writeHead(204).end();
-    }, async (port) => {
+    const writes = { n: 0 };
+    await withServer(acceptWrites(writes), async (port) => {
       const store = new QuestDbSampleStore(configFor(port));
-      const err = await failure(store.write(vms(3)));
-      assert.ok(err instanceof NovaError, label);
-      assert.equal(err.code, 'STORE_QUESTDB_UNSUPPORTED', label);
-      assert.equal(err.retriable, false, label);
+      const err = expectStoreError(await failure(store.write(vms(3))), 'STORE_QUESTDB_UNSUPPORTED', false);
       assert.match(err.message, said, label);
       assert.match(err.message, /QuestDB 9\.0 or later/, label);
-      assert.deepEqual(classifyStoreError(err), { code: 'STORE_QUESTDB_UNSUPPORTED', retriable: false, message: err.message }, label);
       await store.close();
     }, settings);
-    assert.equal(writes, 0, `${label}: no row was sent`);
+    assert.equal(writes.n, 0, `${label}: no row was sent`);
   }
 });
 
 test('the server is asked once while it answers; settings it cannot give now (503, down) are asked for again before the next write', async () => {
   let asked = 0;
   let busy = true;
-  let writes = 0;
-  await withServer((_req, _body, res) => {
-    writes++;
-    res.writeHead(204).end();
-  }, async (port) => {
+  const writes = { n: 0 };
+  await withServer(acceptWrites(writes), async (port) => {
     const store = new QuestDbSampleStore(configFor(port));
-    const err = await failure(store.write(vms(2)));
-    assert.ok(err instanceof NovaError);
-    assert.equal(err.code, 'STORE_HTTP_503');
-    assert.equal(err.retriable, true);
-    assert.equal(writes, 0);
+    expectStoreError(await failure(store.write(vms(2))), 'STORE_HTTP_503', true);
+    assert.equal(writes.n, 0);
     busy = false;
     await store.write(vms(2));
     await store.write(vms(2));
     await store.checkServer();
     assert.equal(asked, 2, 'asked again after the 503, then once');
-    assert.equal(writes, 2);
+    assert.equal(writes.n, 2);
     await store.close();
   }, (res) => {
     asked++;
@@ -170,9 +172,6 @@ test('the server is asked once while it answers; settings it cannot give now (50
     else res.writeHead(200, { 'content-type': 'application/json' }).end(QUESTDB_9_SETTINGS);
   });
   const down = new QuestDbSampleStore(configFor(1));
-  const err = await failure(down.checkServer());
-  assert.ok(err instanceof NovaError);
-  assert.match(err.code, /^STORE_UNREACHABLE/);
-  assert.equal(err.retriable, true);
+  expectStoreError(await failure(down.checkServer()), /^STORE_UNREACHABLE/, true);
   await down.close();
 });
