@@ -68,6 +68,14 @@ const ConfigSchema = z.object({
      * took ~9 % of a core of this 2-core machine (bench:ingest, `top -H`).
      */
     logLevels: z.string().refine((v) => v.split(',').every((l) => (QUESTDB_LOG_LEVELS as readonly string[]).includes(l)), `comma-separated QuestDB log levels: ${QUESTDB_LOG_LEVELS.join(', ')}`),
+    /**
+     * Nice value the local stack gives its QuestDB's materialized-view refresh threads (0 leaves
+     * them as they are). Why: the minute rollups refresh on a one-minute timer, each refresh
+     * aggregating the last minute of every VM's samples at once; on a host that also runs the
+     * producers and workers that burst took the cores from ingestion for seconds, once a minute
+     * (see docs/streams.md). The rollups are a minute behind anyway; ingestion latency is not.
+     */
+    rollupNice: z.coerce.number().int().min(0).max(19),
   }),
   databaseUrl: z.string().url(),
   api: z.object({
@@ -207,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       pgPasswordFile: absolute(e.QUESTDB_PG_PASSWORD_FILE ?? resolve(absolute(e.NOVACRON_HOME ?? '.novacron'), 'secrets', 'questdb-pg-password')),
       tablePrefix: e.NOVACRON_TABLE_PREFIX ?? '',
       logLevels: e.NOVACRON_QUESTDB_LOG_LEVELS ?? 'ERROR,CRITICAL,ADVISORY',
+      rollupNice: e.NOVACRON_QUESTDB_ROLLUP_NICE ?? '10',
     },
     databaseUrl: e.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/novacron',
     api: {

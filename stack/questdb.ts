@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureQuestdbPassword, type Config } from '../core/index.ts';
 import { jarVersion } from './jars.ts';
+import { reniceThreads } from './thread-priority.ts';
 import type { StackService } from './service.ts';
 import { javaBinary } from './tools.ts';
 
@@ -24,6 +25,18 @@ export const QUESTDB_WORKER_POOLS = ['shared', 'wal.apply', 'mat.view.refresh', 
  */
 export const QUESTDB_WORKER_IDLE = { yield: 10, nap: 20, sleep: 100 } as const;
 
+/**
+ * Name prefix of QuestDB's materialized-view refresh threads (`mat-view-refresh_<n>`, cut to
+ * the 15 characters Linux keeps), which the stack runs at `config.questdb.rollupNice`. Why: the
+ * minute rollups refresh once a minute, aggregating the last minute of every VM at once. With
+ * 100,000 VMs at 90,000 samples/s (bench:ingest, 2 workers) one refresh took ~1.7 s of CPU on
+ * these threads and ~1.1 s on the shared query pool within two seconds, once a minute, on a
+ * host where producers, Kafka, workers and QuestDB share two cores: ingestion lost that time,
+ * and the backlog it left took ~10 s to drain. At a lower priority, on its own threads, the
+ * refresh takes what the others leave; the rollups lag by up to a minute anyway.
+ */
+export const QUESTDB_ROLLUP_THREAD_PREFIX = 'mat-view-refres';
+
 function workerIdleConf(): string[] {
   return QUESTDB_WORKER_POOLS.flatMap((pool) => [
     `${pool}.worker.yield.threshold=${QUESTDB_WORKER_IDLE.yield}`,
@@ -45,6 +58,10 @@ function serverConf(config: Config): string {
     'telemetry.enabled=false',
     // Worker threads sleep soon after running out of work instead of spinning: see QUESTDB_WORKER_IDLE.
     ...workerIdleConf(),
+    // A rollup refresh runs on its own threads only (single-threaded SQL, not the shared query
+    // pool), so that the nice value the stack gives those threads (config.questdb.rollupNice)
+    // covers all of it: see QUESTDB_ROLLUP_THREAD_PREFIX.
+    'cairo.mat.view.parallel.sql.enabled=false',
     // Not QuestDB's built-in admin/quest: the password is generated per checkout (core/questdb-secret.ts).
     `pg.user=${config.questdb.pgUser}`,
     `pg.password=${ensureQuestdbPassword(config)}`,
@@ -78,6 +95,10 @@ export function questdbService(config: Config, jarsDir: string): StackService {
     ready: async () => {
       const res = await fetch(`http://${host}:${httpPort}/exec?query=${encodeURIComponent('select 1')}`, { signal: AbortSignal.timeout(2000) });
       return res.ok;
+    },
+    // Only a QuestDB the stack runs: one started elsewhere is its operator's to schedule.
+    afterReady: async (pid) => {
+      if (pid !== undefined && config.questdb.rollupNice > 0) reniceThreads(pid, QUESTDB_ROLLUP_THREAD_PREFIX, config.questdb.rollupNice);
     },
     command: async (dir) => {
       const root = join(dir, 'root');

@@ -14,8 +14,8 @@ export interface StackService {
   ready(): Promise<boolean>;
   /** The command that runs the server in the foreground (it is detached by the runner). */
   command(dir: string): Promise<{ command: string; args: string[]; cwd?: string; env?: NodeJS.ProcessEnv }>;
-  /** Runs once the server answers, whoever started it (e.g. create a database). */
-  afterReady?(): Promise<void>;
+  /** Runs once the server answers, whoever started it (e.g. create a database); `pid` when the stack runs it. */
+  afterReady?(pid: number | undefined): Promise<void>;
 }
 
 export type ServiceState = 'running' | 'external' | 'stopped' | 'unhealthy';
@@ -53,11 +53,11 @@ export async function bringUp(svc: StackService, homeDir: string): Promise<Servi
   if (ours !== undefined) {
     const r = await waitUntil(() => svc.ready(), { timeoutMs: svc.startTimeoutMs, stillStarting: () => isAlive(ours) });
     if (r !== 'ready') throw startFailure(svc, r, logFile);
-    await svc.afterReady?.();
+    await svc.afterReady?.(ours);
     return { ...base, state: 'running', pid: ours, started: false };
   }
   if (await answers(svc)) {
-    await svc.afterReady?.();
+    await svc.afterReady?.(undefined);
     return { ...base, state: 'external', started: false };
   }
   mkdirSync(dir, { recursive: true });
@@ -68,7 +68,7 @@ export async function bringUp(svc: StackService, homeDir: string): Promise<Servi
     if (isAlive(pid)) await stopPid(pid, pidFile, 5_000);
     throw startFailure(svc, r, logFile);
   }
-  await svc.afterReady?.();
+  await svc.afterReady?.(pid);
   return { ...base, state: 'running', pid, started: true };
 }
 

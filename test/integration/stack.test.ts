@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig, QuestDbClient, questdbPgUrl } from '../../core/index.ts';
-import { QUESTDB_WORKER_IDLE, QUESTDB_WORKER_POOLS, stackStatus, stackUp } from '../../stack/index.ts';
+import { QUESTDB_ROLLUP_THREAD_PREFIX, QUESTDB_WORKER_IDLE, QUESTDB_WORKER_POOLS, stackStatus, stackUp, threadsOf } from '../../stack/index.ts';
 import { testLogger } from './harness.ts';
 
 describe('local stack (already up for the suite)', () => {
@@ -38,5 +38,23 @@ describe('local stack (already up for the suite)', () => {
     } finally {
       await qdb.close();
     }
+  });
+
+  it("the stack's QuestDB refreshes rollups single-threaded on its refresh threads, and those run at rollupNice while the rest run at 0", async () => {
+    const qdb = new QuestDbClient(questdbPgUrl(config));
+    try {
+      const rows = await qdb.query<{ value: string }>("(show parameters) where property_path = 'cairo.mat.view.parallel.sql.enabled'");
+      assert.equal(rows[0]?.value, 'false');
+    } finally {
+      await qdb.close();
+    }
+    const questdb = (await stackStatus(config, testLogger())).find((s) => s.name === 'questdb')!;
+    assert.ok(questdb.pid, `the suite runs the stack's own QuestDB (state ${questdb.state})`);
+    const threads = threadsOf(questdb.pid);
+    const refresh = threads.filter((t) => t.name.startsWith(QUESTDB_ROLLUP_THREAD_PREFIX));
+    assert.ok(refresh.length >= 1, `refresh threads among ${threads.map((t) => t.name).join(', ')}`);
+    assert.ok(config.questdb.rollupNice > 0);
+    for (const t of refresh) assert.equal(t.nice, config.questdb.rollupNice, `${t.name} (${t.tid})`);
+    for (const t of threads.filter((t) => /^(shared|wal-apply)/.test(t.name))) assert.equal(t.nice, 0, `${t.name} (${t.tid}): ingestion keeps its priority`);
   });
 });
