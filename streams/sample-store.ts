@@ -2,7 +2,7 @@ import { Agent, request } from 'node:http';
 import { NovaError, questdbTable, type Config } from '../core/index.ts';
 import type { Sample } from '../schemas/index.ts';
 import { ChunkMemory, ILP_PRECISION, ILP_PROTOCOL_VERSION, mergeChunks, SampleLineEncoder, type IlpChunk } from './ilp-lines.ts';
-import { classifyStoreError } from './store-retry.ts';
+import { classifyStoreError, isRetriableStatus } from './store-retry.ts';
 import { SAMPLE_TABLES } from './tables.ts';
 
 /** A batch's rows in a store's own form, ready to send: what `encode` returns and `writeEncoded` takes. */
@@ -154,24 +154,10 @@ export class QuestDbSampleStore implements SampleStore<IlpRows> {
 
   private async askServer(): Promise<void> {
     const url = `http://${this.where}/settings`;
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = request(url, { agent: this.agent }, (res) => {
-        const parts: Buffer[] = [];
-        let size = 0;
-        res.on('data', (d: Buffer) => {
-          // The settings are a few hundred bytes: anything past 1 MiB is not QuestDB answering.
-          if ((size += d.length) <= 1 << 20) parts.push(d);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }));
-        res.on('error', reject);
-      });
-      req.setTimeout(this.opts.requestTimeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${this.opts.requestTimeoutMs} ms`), { name: 'TimeoutError' })));
-      req.on('error', reject);
-      req.end();
-    }).catch((cause: unknown) => {
-      throw this.transportError(cause, 'settings', this.opts.requestTimeoutMs);
-    });
-    if (status >= 500 || status === 429 || status === 408) {
+    const { status, text, brokenAfterHead } = await this.exchange('GET', url, undefined, this.opts.requestTimeoutMs, 'settings');
+    // Unlike a write's answer, a settings body cut short says nothing: ask again later.
+    if (brokenAfterHead) throw this.transportError(brokenAfterHead, 'settings', this.opts.requestTimeoutMs);
+    if (isRetriableStatus(status)) {
       throw new NovaError(`STORE_HTTP_${status}`, `QuestDB at ${this.where} could not answer ${url} now (HTTP ${status}); asked again before the next write`, { retriable: true });
     }
     let settings: { config?: Record<string, unknown> } | undefined;
@@ -216,36 +202,46 @@ export class QuestDbSampleStore implements SampleStore<IlpRows> {
 
   private async post(chunk: IlpChunk): Promise<void> {
     const timeoutMs = this.opts.requestTimeoutMs + Math.ceil((chunk.body.length / this.opts.minThroughputBps) * 1000);
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = request(this.url, {
-        method: 'POST',
-        agent: this.agent,
-        headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': chunk.body.length },
-      }, (res) => {
+    // A failure after the head: the status alone decides what it means.
+    const { status, text } = await this.exchange('POST', this.url, chunk.body, timeoutMs, chunk);
+    if (status === 204) return;
+    throw this.httpError(status, text, chunk);
+  }
+
+  /**
+   * One HTTP request to QuestDB over the kept-alive agent, answered within `timeoutMs` (head and
+   * body) or destroyed: its status and body (at most 1 MiB kept: QuestDB's answers are small),
+   * and the error when the answer broke off after its head. No answer at all rejects with
+   * `transportError` (retriable).
+   */
+  private exchange(method: 'GET' | 'POST', url: string, body: Buffer | undefined, timeoutMs: number, asked: IlpChunk | 'settings'): Promise<{ status: number; text: string; brokenAfterHead?: Error }> {
+    return new Promise((resolve, reject) => {
+      const headers = body ? { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length } : {};
+      const req = request(url, { method, agent: this.agent, headers }, (res) => {
         const status = res.statusCode ?? 0;
-        // A 204 has no body; any other answer's body is QuestDB's reason, read for the error.
+        // A 204 has no body; any other answer's body is QuestDB's reason or its settings.
         const parts: Buffer[] = [];
-        res.on('data', (d: Buffer) => parts.push(d));
+        let size = 0;
+        res.on('data', (d: Buffer) => {
+          if ((size += d.length) <= 1 << 20) parts.push(d);
+        });
         res.on('end', () => {
           clearTimeout(timer);
           resolve({ status, text: Buffer.concat(parts).toString('utf8') });
         });
         res.on('error', (err) => {
           clearTimeout(timer);
-          // The status alone decides what a failure after the head means.
-          if (status) resolve({ status, text: '' });
-          else reject(this.transportError(err, chunk, timeoutMs));
+          if (status) resolve({ status, text: '', brokenAfterHead: err });
+          else reject(this.transportError(err, asked, timeoutMs));
         });
       });
       const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: 'TimeoutError' })), timeoutMs);
       req.on('error', (err) => {
         clearTimeout(timer);
-        reject(this.transportError(err, chunk, timeoutMs));
+        reject(this.transportError(err, asked, timeoutMs));
       });
-      req.end(chunk.body);
+      req.end(body);
     });
-    if (status === 204) return;
-    throw this.httpError(status, text, chunk);
   }
 
   /** `asked`: what was asked of QuestDB, for the message (a chunk's write, or its settings). */
@@ -272,8 +268,7 @@ export class QuestDbSampleStore implements SampleStore<IlpRows> {
     }
     const message = typeof said.message === 'string' && said.message ? said.message : `HTTP ${status}`;
     const details = { status, table: chunk.table, rows: chunk.rows, line: said.line, errorId: said.errorId };
-    // 5xx: the server is there but cannot take writes now; 429/408: it asks us to slow down or try again.
-    if (status >= 500 || status === 429 || status === 408) {
+    if (isRetriableStatus(status)) {
       return new NovaError(`STORE_HTTP_${status}`, `QuestDB at ${this.where} could not take ${chunk.rows} rows for ${chunk.table} now (HTTP ${status}: ${message}); the write can be retried`, { retriable: true, details });
     }
     const where = typeof said.line === 'number' ? ` (line ${said.line} of the request)` : '';

@@ -23,6 +23,11 @@ function errnoCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** An HTTP status after which the same request may succeed later: 5xx (the server is there but cannot take it now), 429 and 408 (it asks us to slow down or try again). */
+export function isRetriableStatus(status: number): boolean {
+  return status >= 500 || status === 429 || status === 408;
+}
+
 /**
  * Sorts a store error into "the store is down or slow" (retriable: the same batch will go
  * through later) and "the store refused the data" (not retriable: waiting does not help).
@@ -38,8 +43,7 @@ export function classifyStoreError(err: unknown): StoreFailure {
   const status = /statusCode=(\d{3})/.exec(message)?.[1];
   if (status) {
     const n = Number(status);
-    // 5xx: the server is there but cannot take writes now; 429: it asks us to slow down.
-    if (n >= 500 || n === 429 || n === 408) return { code: `STORE_HTTP_${n}`, retriable: true, message };
+    if (isRetriableStatus(n)) return { code: `STORE_HTTP_${n}`, retriable: true, message };
     return { code: `STORE_HTTP_${n}`, retriable: false, message };
   }
   return { code: 'STORE_FAILED', retriable: false, message };
