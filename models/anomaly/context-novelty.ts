@@ -17,11 +17,19 @@ export const CONTEXT_NOVELTY_DEFAULTS: Readonly<ContextNoveltyOptions> = Object.
 /** The range is learned from at most this many first samples (bounds the calibration buffer to 3 KB). */
 export const MAX_CALIBRATION_SAMPLES = 750;
 
-/** Calibration values the buffer holds at first; it doubles as they arrive (see `calibrationRoomFor`). */
-export const FIRST_CALIBRATION_ROOM = 32;
-
 /** Bits of the memory of seen contexts (all grids share it): 1 KB. */
 export const CONTEXT_MEMORY_BITS = 1 << 13;
+
+/**
+ * Calibration values held in the context memory's own bytes while it is still empty (1 KB of
+ * Float32); only those past it need a buffer of their own (see `store`).
+ */
+export const CALIBRATION_IN_MEMORY = CONTEXT_MEMORY_BITS / 8 / 4;
+
+// The calibration values, gathered in one place for the replay (which writes the bytes the first
+// ones were kept in). One per process: calibrations run one at a time on JS's single thread.
+const replay = new Float32Array(MAX_CALIBRATION_SAMPLES);
+const NOTHING_KEPT = new Float32Array(0);
 // Levels beyond the calibration range stay distinct (a drift to a new level is novel each time
 // it reaches a new one) up to this many levels away, then clamp.
 const LEVEL_LIMIT = 1000;
@@ -43,9 +51,11 @@ export class ContextNovelty {
   // Shared, not copied (frozen): the detector passes one options object to all its series.
   private readonly opts: Readonly<ContextNoveltyOptions>;
   private readonly calibrationSamples: number;
-  // The first values, kept until the range is fixed; allocated on the first update (a detector
-  // that is created but never fed holds none), grown as they arrive, released once the range is fixed.
-  private calibration: Float32Array | undefined;
+  // The first values, kept until the range is fixed: the first CALIBRATION_IN_MEMORY in the
+  // context memory's bytes (unused until then), seen through `kept`; the rest, if any, in
+  // `overflow`. Both are dropped once the range is fixed.
+  private kept: Float32Array | undefined;
+  private overflow: Float32Array | undefined;
   private calibrated = false;
   private readonly f64: Float64Array;
   private readonly at: number;
@@ -79,26 +89,24 @@ export class ContextNovelty {
     this.f64[this.at + STEP] = 1;
   }
 
-  /** Slots a sequence memory with these options takes in a slab (the calibration buffer is apart: it is freed). */
+  /** Slots a sequence memory with these options takes in a slab (a calibration overflow is apart: it is freed). */
   static size(opts: Readonly<ContextNoveltyOptions>): SlabSize {
     return { f64: FIELDS, f32: opts.grids * opts.contextLength, u8: CONTEXT_MEMORY_BITS / 8 };
   }
 
-  /** Bytes of state held now: its slots of the slab, and the calibration buffer until the range is fixed. */
+  /** Bytes of state held now: its slots of the slab, and the calibration overflow until the range is fixed. */
   get stateBytes(): number {
-    return (this.calibration?.byteLength ?? 0) + FIELDS * 8 + this.opts.grids * this.opts.contextLength * 4 + CONTEXT_MEMORY_BITS / 8;
+    return (this.overflow?.byteLength ?? 0) + FIELDS * 8 + this.opts.grids * this.opts.contextLength * 4 + CONTEXT_MEMORY_BITS / 8;
   }
 
   /** Feeds one value; returns its novelty in [0, 1] (0 while calibrating). */
   update(x: number): number {
     if (!this.calibrated) {
       const i = this.f64[this.at + CALIBRATED]!;
-      const values = this.calibrationRoomFor(i);
-      values[i] = x;
+      this.store(i, x);
       this.f64[this.at + CALIBRATED] = i + 1;
       if (i + 1 < this.calibrationSamples) return 0;
-      this.calibrate(values);
-      this.calibration = undefined;
+      this.calibrate(i + 1);
       this.calibrated = true;
       return 0;
     }
@@ -106,21 +114,26 @@ export class ContextNovelty {
   }
 
   /**
-   * The calibration buffer with room for sample `i`: it starts at FIRST_CALIBRATION_ROOM values
-   * and doubles up to `calibrationSamples`. Why not the whole buffer at once: a worker meets
-   * 100k VMs at once after a start or a rebalance, and 3 KB per series allocated (and zeroed by
-   * the kernel) up front was ~40 % of a new series' memory and of the cost of building it,
-   * for samples that arrive one interval apart over the next hours. The values kept, and so
-   * the range and the contexts replayed, are the same.
+   * Keeps calibration value `i`. Why in the context memory: nothing is remembered there until
+   * the range is fixed, and its 1 KB holds 256 values; a worker meets 100k VMs at once after a
+   * start or a rebalance, and their calibration buffers were ~1.1 KB a series more for the
+   * probation's first hours (one worker holding 100,000 VMs: 1,860 → 2,071 MiB peak RSS as they
+   * filled, bench:ingest at 100,000/s). Values past those 256 go to a buffer of exactly the rest.
+   * The values kept are the same Float32s, so the range and the replayed contexts are too.
    */
-  private calibrationRoomFor(i: number): Float32Array {
-    const held = this.calibration;
-    if (held && i < held.length) return held;
-    const room = Math.min(this.calibrationSamples, held ? held.length * 2 : FIRST_CALIBRATION_ROOM);
-    const grown = pooledFloat32(room);
-    if (held) grown.set(held);
-    this.calibration = grown;
-    return grown;
+  private store(i: number, x: number): void {
+    if (i === 0) {
+      const byteOffset = this.seen.byteOffset + this.seenAt;
+      // A Float32 view needs a 4-byte aligned start: a slab gives one unless a part took an odd number of bytes first.
+      this.kept = byteOffset % 4 === 0 ? new Float32Array(this.seen.buffer, byteOffset, Math.min(this.calibrationSamples, CALIBRATION_IN_MEMORY)) : NOTHING_KEPT;
+    }
+    const kept = this.kept!;
+    if (i < kept.length) {
+      kept[i] = x;
+      return;
+    }
+    if (i === kept.length) this.overflow = pooledFloat32(this.calibrationSamples - kept.length);
+    this.overflow![i - kept.length] = x;
   }
 
   /** The novelty `update(x)` would return, without remembering x (for late samples). */
@@ -130,7 +143,13 @@ export class ContextNovelty {
 
   // The range is frozen once so that a context means the same thing for the rest of the
   // stream; the calibration samples are then replayed so they count as already seen.
-  private calibrate(values: Float32Array): void {
+  private calibrate(n: number): void {
+    const values = replay.subarray(0, n);
+    values.set(this.kept!);
+    if (this.overflow) values.set(this.overflow, this.kept!.length);
+    this.kept = this.overflow = undefined;
+    // The context memory held values: empty it before it remembers contexts.
+    this.seen.fill(0, this.seenAt, this.seenAt + CONTEXT_MEMORY_BITS / 8);
     let lo = Infinity;
     let hi = -Infinity;
     for (const v of values) {

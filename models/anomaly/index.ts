@@ -1,7 +1,7 @@
 export { StreamingAnomalyDetector, scoreSeries, DETECTOR_DEFAULTS, type DetectorOptions, type DetectorOutput, type AnomalyExplanation, type AnomalyReason, type SampleStatus } from './detector.ts';
 export { AnomalyDetectorBank, describeAnomaly, createSeriesDetector, type AnomalyEvent, type SeriesVerdict } from './detector-bank.ts';
 export { AnomalyLikelihood, LIKELIHOOD_DEFAULTS, erfc, type LikelihoodOptions } from './likelihood.ts';
-export { ContextNovelty, CONTEXT_NOVELTY_DEFAULTS, CONTEXT_MEMORY_BITS, FIRST_CALIBRATION_ROOM, MAX_CALIBRATION_SAMPLES, type ContextNoveltyOptions } from './context-novelty.ts';
+export { ContextNovelty, CONTEXT_NOVELTY_DEFAULTS, CONTEXT_MEMORY_BITS, CALIBRATION_IN_MEMORY, MAX_CALIBRATION_SAMPLES, type ContextNoveltyOptions } from './context-novelty.ts';
 export { RankSketch, RANK_SKETCH_DEFAULTS, type RankSketchOptions } from './rank-sketch.ts';
 export { SeasonalProfile, SEASONAL_PROFILE_DEFAULTS, type SeasonalProfileOptions } from './seasonal-profile.ts';
 export { loadNabCorpus, readNabSeries, readNabWindows, readNabResults, readCsvColumns, parseNabTimestamp, type NabCorpus, type NabSeries, type NabWindowLimits } from './nab-data.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { AlarmGate, AnomalyLikelihood, ContextNovelty, CONTEXT_NOVELTY_DEFAULTS, createSeriesDetector, FIRST_CALIBRATION_ROOM, MAX_CALIBRATION_SAMPLES, RankSketch, RecurrenceFilter, SeasonalProfile, SEASONAL_PROFILE_DEFAULTS, StreamingAnomalyDetector } from './index.ts';
+import { AlarmGate, AnomalyLikelihood, ContextNovelty, CONTEXT_NOVELTY_DEFAULTS, CALIBRATION_IN_MEMORY, createSeriesDetector, MAX_CALIBRATION_SAMPLES, RankSketch, RecurrenceFilter, SeasonalProfile, SEASONAL_PROFILE_DEFAULTS, StreamingAnomalyDetector } from './index.ts';
 import { RankSketchShape } from './rank-sketch.ts';
 import { addSizes, Slab } from './state-slab.ts';
 
@@ -137,36 +137,39 @@ test('options are resolved per distinct set of values, however the object is bui
   assert.throws(() => new StreamingAnomalyDetector({ probationSamples: 200, threshold: 0 }), { code: 'MODELS_INVALID_ARGUMENT' });
 });
 
-test('the calibration buffer exists from the first sample to the end of the probation only, and grows as samples arrive', () => {
+test('calibration values sit in the empty context memory: a buffer of exactly the rest only past its 256, released at the end of the probation', () => {
   for (const probation of [20, 300, 2000]) {
     const d = new StreamingAnomalyDetector({ probationSamples: probation });
     const steady = d.stateBytes;
     const calibration = Math.min(probation, MAX_CALIBRATION_SAMPLES);
-    const rooms: number[] = [];
     for (let i = 0; i < calibration - 1; i++) {
       d.update(i * 1000, i % 13);
-      const room = (d.stateBytes - steady) / 4;
-      if (rooms.at(-1) !== room) rooms.push(room);
-      assert.ok(room >= i + 1, `probation ${probation}: room for the ${i + 1} values held, got ${room}`);
-      assert.ok(room <= Math.max(FIRST_CALIBRATION_ROOM, 2 * (i + 1)) && room <= calibration, `probation ${probation}: ${room} Float32 held for ${i + 1} values`);
+      const extra = (d.stateBytes - steady) / 4;
+      const want = i + 1 <= CALIBRATION_IN_MEMORY ? 0 : calibration - CALIBRATION_IN_MEMORY;
+      assert.equal(extra, want, `probation ${probation}: ${extra} Float32 of its own held for ${i + 1} values`);
     }
-    assert.equal(rooms[0], Math.min(FIRST_CALIBRATION_ROOM, calibration), `probation ${probation}: the first buffer`);
-    assert.equal(rooms.at(-1), calibration, `probation ${probation}: the last buffer holds exactly the calibration samples`);
     d.update(calibration * 1000, 1);
     assert.equal(d.stateBytes, steady, `probation ${probation}: released once the range is fixed`);
   }
 });
 
-test('a growing calibration buffer fixes the same range and replays the same contexts as one allocated whole', () => {
+test('calibration values kept in the context memory fix the same range and replay the same contexts as values kept apart', () => {
   let x = 5;
   const rand = () => ((x = (x * 16807) % 2147483647) / 2147483647);
   const values = Array.from({ length: 1200 }, (_, i) => Math.sin(i / 17) * 10 + rand() * 3 + (i % 97 === 0 ? 40 : 0));
-  // The whole-buffer reference: a ContextNovelty whose first buffer already holds every calibration value.
   const opts = { ...CONTEXT_NOVELTY_DEFAULTS };
-  const grown = new ContextNovelty(opts, 750);
-  const whole = new ContextNovelty(opts, 750);
-  (whole as unknown as { calibration: Float32Array }).calibration = new Float32Array(750);
-  for (const v of values) assert.equal(grown.update(v), whole.update(v));
+  for (const calibration of [200, 256, 257, 750]) {
+    const inMemory = new ContextNovelty(opts, calibration);
+    // The reference keeps every value in a buffer of its own: its context memory starts one byte
+    // off a 4-byte boundary, where no Float32 view can start.
+    const slab = new Slab(addSizes(ContextNovelty.size(opts), { f64: 0, f32: 0, u8: 1 }));
+    slab.take8(1);
+    const apart = new ContextNovelty(opts, calibration, slab);
+    apart.update(values[0]!);
+    inMemory.update(values[0]!);
+    assert.equal(apart.stateBytes - inMemory.stateBytes, calibration * 4, `calibration ${calibration}: the reference holds every value apart`);
+    for (const v of values.slice(1)) assert.equal(inMemory.update(v), apart.update(v), `calibration ${calibration}`);
+  }
 });
 
 test('stateBytes counts every byte of array-buffer memory a series detector holds', () => {
