@@ -1,7 +1,7 @@
 /**
  * bench:ingest — the ingest pipeline end to end on this machine, next to the machine's raw limits
  * measured in the same run.
- *   npm run bench:ingest [-- --vms 100000 --seconds 60 --rate 60000|max --adapters kafkajs,rdkafka --workers 1,2 --profile]
+ *   npm run bench:ingest [-- --vms 100000 --seconds 60 --rate 100000|max --producers 2 --adapters kafkajs,rdkafka --workers 1,2 --profile]
  *   npm run bench:ingest -- --quick            (20k VMs, 15 s, kafkajs × 1 worker, short raw limits)
  *
  * Raw limits: Kafka's own ProducerPerformance against the stack's broker (records the size of
@@ -31,8 +31,8 @@ import { findProfile, summarizeProfile } from './ingest/profile.ts';
 const USAGE = `usage: npm run bench:ingest -- [options]
   --vms N            fleet size (hosts = vms/8; default 100000, quick 20000)
   --seconds N        producing time per setting (default 60, quick 15); the first quarter (3-15 s) is warm-up
-  --rate N|max       target samples/s over all producers, open loop (default 60000); max = as fast as Kafka takes them
-  --producers N      producer processes (default 1)
+  --rate N|max       target samples/s over all producers, open loop (default 100000, the goal; quick 60000); max = as fast as Kafka takes them
+  --producers N      producer processes (default 2, quick 1)
   --partitions N     partitions of the sample topics (default 16)
   --adapters LIST    producer/consumer adapters (default kafkajs,rdkafka)
   --workers LIST     worker counts (default 1,2)
@@ -44,8 +44,8 @@ const { values } = parseArgs({
   options: {
     vms: { type: 'string' },
     seconds: { type: 'string' },
-    rate: { type: 'string', default: '60000' },
-    producers: { type: 'string', default: '1' },
+    rate: { type: 'string' },
+    producers: { type: 'string' },
     partitions: { type: 'string', default: '16' },
     adapters: { type: 'string' },
     workers: { type: 'string' },
@@ -70,8 +70,8 @@ const int = (v: string | undefined, fallback: number, name: string): number => {
 };
 const vms = int(values.vms, quick ? 20_000 : 100_000, 'vms');
 const seconds = int(values.seconds, quick ? 15 : 60, 'seconds');
-const rate: number | 'max' = values.rate === 'max' ? 'max' : int(values.rate, 60_000, 'rate');
-const producers = int(values.producers, 1, 'producers');
+const rate: number | 'max' = values.rate === 'max' ? 'max' : int(values.rate, quick ? 60_000 : 100_000, 'rate');
+const producers = int(values.producers, quick ? 1 : 2, 'producers');
 const partitions = int(values.partitions, 16, 'partitions');
 const adapters = (values.adapters ?? (quick ? 'kafkajs' : 'kafkajs,rdkafka')).split(',').map((a) => a.trim()) as Adapter[];
 const workerCounts = (values.workers ?? (quick ? '1' : '1,2')).split(',').map((w) => int(w, 1, 'workers'));

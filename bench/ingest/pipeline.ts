@@ -6,10 +6,10 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
-import { createBus, loadConfig, type Config, PROJECT_ROOT, questdbTable, topicsFor, topicSpecs, type Logger, type QuestDbClient } from '../../core/index.ts';
+import { createBus, loadConfig, PROJECT_ROOT, questdbTable, topicsFor, topicSpecs, type Logger, type QuestDbClient } from '../../core/index.ts';
 import { dropSampleTables, ensureSampleTables, SAMPLE_TABLES } from '../../streams/index.ts';
 import { BUCKET_MS, LandingTracker } from './latency.ts';
+import { deleteGroup, waitForStableGroup } from './consumer-group.ts';
 import { workerProcessArgs } from '../../cli/worker-launch.ts';
 import { cpuBudget, cpuSeconds, cpuSnapshot, RssSampler, stopChild, waitForLine, type Children, type CpuBudget } from './procs.ts';
 
@@ -69,22 +69,6 @@ const POLL_MS = 250;
  */
 const POLL_SPAN_BUCKETS = 10_000 / BUCKET_MS;
 
-/**
- * Removes the workers' consumer group (best effort). The MessageBus port has no such call, and
- * this is bench clean-up, not product behaviour, so kafkajs's admin client is used directly.
- */
-async function deleteGroup(config: Config, groupId: string): Promise<void> {
-  const admin = new Kafka({ brokers: [...config.kafka.brokers], clientId: 'bench-ingest', logLevel: kafkaLogLevel.NOTHING }).admin();
-  try {
-    await admin.connect();
-    await admin.deleteGroups([groupId]);
-  } catch {
-    // An empty group expires on its own (offsets.retention.minutes); nothing to report.
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-
 interface Point {
   t: number;
   n: number;
@@ -142,8 +126,6 @@ export async function runSetting(spec: SettingSpec, questdb: QuestDbClient, chil
       workers.push(w);
     }
     await Promise.all(workers.map((w, i) => waitForLine(w, /^worker: consuming/, 90_000, `worker ${i + 1}`)));
-    // Start-up (tsx compiling, group join) is left out: it is paid once, not per sample.
-    const cpuAtReady = workers.map((w) => cpuSeconds(w.pid) ?? 0);
     // Keep reading their output (a full pipe would stall them); remember the tail for errors.
     const tails = workers.map(() => '');
     workers.forEach((w, i) => {
@@ -151,6 +133,9 @@ export async function runSetting(spec: SettingSpec, questdb: QuestDbClient, chil
       w.stdout!.on('data', keep);
       w.stderr!.on('data', keep);
     });
+    await waitForStableGroup(config, `${config.kafka.topicPrefix}-streams`, spec.workers, 60_000);
+    // Start-up (tsx compiling, group join) is left out: it is paid once, not per sample.
+    const cpuAtReady = workers.map((w) => cpuSeconds(w.pid) ?? 0);
     rss = new RssSampler(() => workers.map((w) => w.pid));
 
     const tracker = new LandingTracker();
