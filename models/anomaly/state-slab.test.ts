@@ -172,6 +172,23 @@ test('calibration values kept in the context memory fix the same range and repla
   }
 });
 
+test('remembering the calibration values at once leaves the memory that observing them one by one does', () => {
+  let x = 11;
+  const rand = () => ((x = (x * 16807) % 2147483647) / 2147483647);
+  // Levels far outside the range too (clamped at ±1000 levels, negative ones masked in the hash).
+  const values = Array.from({ length: 1500 }, (_, i) => Math.sin(i / 13) * 5 + rand() * 2 + (i % 89 === 0 ? 400 : 0) - (i % 97 === 0 ? 9000 : 0));
+  for (const [opts, calibration] of [[CONTEXT_NOVELTY_DEFAULTS, 288], [{ levels: 5, contextLength: 1, grids: 2 }, 20], [{ levels: 16, contextLength: 8, grids: 8 }, 750], [CONTEXT_NOVELTY_DEFAULTS, 2]] as const) {
+    const atOnce = new ContextNovelty(opts, calibration);
+    const oneByOne = new ContextNovelty(opts, calibration);
+    // The reference: the replay as observe() does it, sample by sample.
+    const ref = oneByOne as unknown as { remember(values: Float32Array): void; observe(x: number, learn: boolean): number };
+    ref.remember = (vs) => {
+      for (const v of vs) ref.observe(v, true);
+    };
+    values.forEach((v, i) => assert.equal(atOnce.update(v), oneByOne.update(v), `${JSON.stringify(opts)} calibration ${calibration}, value ${i}`));
+  }
+});
+
 test('stateBytes counts every byte of array-buffer memory a series detector holds', () => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
