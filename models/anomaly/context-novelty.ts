@@ -180,23 +180,11 @@ export class ContextNovelty {
     const step = this.f64[this.at + STEP]!;
     const levels = rememberLevels.length >= values.length ? rememberLevels : (rememberLevels = new Int32Array(values.length));
     for (let g = 0; g < grids; g++) {
-      const shift = g / grids;
-      for (let j = 0; j < values.length; j++) {
-        // level(): the same expression, so the same rounding.
-        const l = Math.floor((values[j]! - lo) / step + shift);
-        levels[j] = Math.min(LEVEL_LIMIT, Math.max(-LEVEL_LIMIT, l));
-      }
+      for (let j = 0; j < values.length; j++) levels[j] = level(values[j]!, lo, step, g / grids);
       for (let j = len - 1; j < values.length; j++) {
-        let h = 0x811c9dc5 ^ g;
-        for (let k = j - len + 1; k < j; k++) h = Math.imul(h ^ (levels[k]! & 0xffff), 0x01000193);
-        h = Math.imul(h ^ (levels[j]! & 0xffff), 0x01000193);
-        h ^= h >>> 15;
-        h = Math.imul(h, 0x2c1b3c6d);
-        h ^= h >>> 12;
-        const b1 = h & (CONTEXT_MEMORY_BITS - 1);
-        const b2 = (h >>> 16) & (CONTEXT_MEMORY_BITS - 1);
-        seen[s0 + (b1 >> 3)]! |= 1 << (b1 & 7);
-        seen[s0 + (b2 >> 3)]! |= 1 << (b2 & 7);
+        let h = contextHashStart(g);
+        for (let k = j - len + 1; k <= j; k++) h = contextHashStep(h, levels[k]!);
+        markSeen(seen, s0, contextHashEnd(h));
       }
       // The ring as observe() leaves it: value j's level in slot j % len.
       for (let j = Math.max(0, values.length - len); j < values.length; j++) this.ring[this.ringAt + g * len + (j % len)] = levels[j]!;
@@ -206,8 +194,7 @@ export class ContextNovelty {
   }
 
   private level(x: number, grid: number): number {
-    const l = Math.floor((x - this.f64[this.at + LO]!) / this.f64[this.at + STEP]! + grid / this.opts.grids);
-    return Math.min(LEVEL_LIMIT, Math.max(-LEVEL_LIMIT, l));
+    return level(x, this.f64[this.at + LO]!, this.f64[this.at + STEP]!, grid / this.opts.grids);
   }
 
   private observe(x: number, learn: boolean): number {
@@ -224,22 +211,12 @@ export class ContextNovelty {
       const current = this.level(x, g);
       if (learn) ring[r0 + g * len + head] = current;
       if (filled < len) continue;
-      // FNV-1a over (grid, levels oldest → newest); the two Bloom hashes are its halves.
-      let h = 0x811c9dc5 ^ g;
-      for (let k = 1; k < len; k++) h = Math.imul(h ^ (ring[r0 + g * len + ((head + k) % len)]! & 0xffff), 0x01000193);
-      h = Math.imul(h ^ (current & 0xffff), 0x01000193);
-      h ^= h >>> 15;
-      h = Math.imul(h, 0x2c1b3c6d);
-      h ^= h >>> 12;
-      const b1 = h & (CONTEXT_MEMORY_BITS - 1);
-      const b2 = (h >>> 16) & (CONTEXT_MEMORY_BITS - 1);
-      const was = (seen[s0 + (b1 >> 3)]! & (1 << (b1 & 7))) !== 0 && (seen[s0 + (b2 >> 3)]! & (1 << (b2 & 7))) !== 0;
-      if (!was) {
+      let h = contextHashStart(g);
+      for (let k = 1; k < len; k++) h = contextHashStep(h, ring[r0 + g * len + ((head + k) % len)]!);
+      h = contextHashEnd(contextHashStep(h, current));
+      if (!isSeen(seen, s0, h)) {
         novel++;
-        if (learn) {
-          seen[s0 + (b1 >> 3)]! |= 1 << (b1 & 7);
-          seen[s0 + (b2 >> 3)]! |= 1 << (b2 & 7);
-        }
+        if (learn) markSeen(seen, s0, h);
       }
     }
     if (learn) {
@@ -248,6 +225,32 @@ export class ContextNovelty {
     }
     return novel / this.opts.grids;
   }
+}
+
+/** The level of x on a grid shifted by `shift` of a level, clamped at ±LEVEL_LIMIT. */
+function level(x: number, lo: number, step: number, shift: number): number {
+  return Math.min(LEVEL_LIMIT, Math.max(-LEVEL_LIMIT, Math.floor((x - lo) / step + shift)));
+}
+
+// A context's hash: FNV-1a over (grid, its levels oldest → newest), then mixed; the two Bloom
+// bits are its halves. One definition for observe() and remember(), which must agree bit for bit.
+const contextHashStart = (grid: number): number => 0x811c9dc5 ^ grid;
+const contextHashStep = (h: number, level: number): number => Math.imul(h ^ (level & 0xffff), 0x01000193);
+function contextHashEnd(h: number): number {
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return h ^ (h >>> 12);
+}
+function isSeen(seen: Uint8Array, at: number, h: number): boolean {
+  const b1 = h & (CONTEXT_MEMORY_BITS - 1);
+  const b2 = (h >>> 16) & (CONTEXT_MEMORY_BITS - 1);
+  return (seen[at + (b1 >> 3)]! & (1 << (b1 & 7))) !== 0 && (seen[at + (b2 >> 3)]! & (1 << (b2 & 7))) !== 0;
+}
+function markSeen(seen: Uint8Array, at: number, h: number): void {
+  const b1 = h & (CONTEXT_MEMORY_BITS - 1);
+  const b2 = (h >>> 16) & (CONTEXT_MEMORY_BITS - 1);
+  seen[at + (b1 >> 3)]! |= 1 << (b1 & 7);
+  seen[at + (b2 >> 3)]! |= 1 << (b2 & 7);
 }
 
 // Options objects already checked (frozen ones only, so they cannot change after the check).
