@@ -4,7 +4,7 @@ import { setPriority } from 'node:os';
 /** One thread of a process as Linux lists it. */
 export interface ProcessThread {
   tid: number;
-  /** `/proc/<pid>/task/<tid>/comm`: the thread's name, cut to 15 characters. */
+  /** The thread's name (comm, from `/proc/<pid>/task/<tid>/stat`), cut to 15 characters. */
   name: string;
   nice: number;
 }
@@ -20,9 +20,11 @@ export function threadsOf(pid: number): ProcessThread[] {
   return tids.flatMap((tid) => {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      // Fields after the name (which may hold spaces and parentheses): state is field 3, nice field 19.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return [{ tid: Number(tid), name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trimEnd(), nice: Number(fields[19 - 3]) }];
+      // "tid (name) state …": the name (comm) may hold spaces and parentheses, so it ends at the
+      // last ')'; of the fields after it, state is field 3 and nice field 19.
+      const nameEnd = stat.lastIndexOf(')');
+      const fields = stat.slice(nameEnd + 2).split(' ');
+      return [{ tid: Number(tid), name: stat.slice(stat.indexOf('(') + 1, nameEnd), nice: Number(fields[19 - 3]) }];
     } catch {
       return []; // the thread ended meanwhile
     }
